@@ -1,0 +1,63 @@
+"""The vanilla transformer encoder shared by the online encoder φ and the offline encoder θ."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from masksem_core.model.embedding import JointEmbedding, SpatioTemporalPositionalEmbedding
+from masksem_core.model.transformer import TransformerStack, init_transformer_weights
+
+
+class SkeletonEncoder(nn.Module):
+    """Joint embedding + positional embedding + pre-LN transformer + final LN (eqs. 1, 3, 4).
+
+    Works on single-body sequences (N, T, V, C); callers fold the body axis into N.
+    """
+
+    def __init__(
+        self,
+        num_joints: int,
+        in_channels: int = 3,
+        window: int = 120,
+        segment_length: int = 4,
+        dim: int = 256,
+        depth: int = 8,
+        num_heads: int = 8,
+        mlp_dim: int = 1024,
+        drop_path: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if window % segment_length:
+            raise ValueError(f"window {window} is not divisible by segment length {segment_length}")
+        self.num_joints = num_joints
+        self.in_channels = in_channels
+        self.window = window
+        self.segment_length = segment_length
+        self.num_segments = window // segment_length
+        self.dim = dim
+        self.joint_embedding = JointEmbedding(in_channels, segment_length, dim)
+        self.positional_embedding = SpatioTemporalPositionalEmbedding(
+            self.num_segments, num_joints, dim
+        )
+        self.transformer = TransformerStack(dim, depth, num_heads, mlp_dim, drop_path)
+        init_transformer_weights(self.joint_embedding)
+        init_transformer_weights(self.transformer)
+
+    @property
+    def num_tokens(self) -> int:
+        return self.num_segments * self.num_joints
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """E_e = JointEmbedding(S') + P_t + P_s (eqs. 1, 3): (N, T, V, C) → (N, Te, V, D)."""
+        return self.positional_embedding(self.joint_embedding(x))
+
+    def encode_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """H_e = LN(transformer(tokens)) (eq. 4): (N, L', D) → (N, L', D) for any subset L'."""
+        return self.transformer(tokens)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Dense features of the full sequence: (N, T, V, C) → (N, Te, V, D)."""
+        tokens = self.embed(x)
+        n, te, v, d = tokens.shape
+        return self.encode_tokens(tokens.reshape(n, te * v, d)).reshape(n, te, v, d)

@@ -1,0 +1,67 @@
+"""Classifier heads and the encoder + head classifier used by linear eval, fine-tuning and ONNX."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from masksem_core.model.encoder import SkeletonEncoder
+from masksem_core.model.validation import check_skeleton_batch
+
+
+class LinearProbeHead(nn.Module):
+    """Linear-probe head: mean over M, Te, V → BatchNorm1d(affine=False) → Linear."""
+
+    def __init__(self, dim: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(dim, affine=False)
+        self.fc = nn.Linear(dim, num_classes)
+        nn.init.trunc_normal_(self.fc.weight, std=0.01)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.norm(features.mean(dim=(1, 2, 3))))  # (B, M, Te, V, D) → (B, K)
+
+
+class FineTuneHead(nn.Module):
+    """Fine-tuning MLP head: mean over M, Te, V → LayerNorm → Linear → GELU → dropout → Linear."""
+
+    def __init__(
+        self, dim: int, num_classes: int, hidden_dim: int | None = None, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        hidden_dim = hidden_dim or dim
+        self.norm = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden_dim),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_dim, num_classes),
+        )
+        for m in self.mlp:
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.norm(features.mean(dim=(1, 2, 3))))  # (B, M, Te, V, D) → (B, K)
+
+
+class ActionClassifier(nn.Module):
+    """Encoder + head on multi-body input: (B, M, T, V, C) → logits (B, K)."""
+
+    def __init__(self, encoder: SkeletonEncoder, head: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Dense encoder features per body: (B, M, T, V, C) → (B, M, Te, V, D)."""
+        enc = self.encoder
+        check_skeleton_batch(x, enc.num_joints, enc.in_channels, enc.segment_length, enc.window)
+        b, m = x.shape[:2]
+        dense = enc(x.flatten(0, 1))  # (B·M, Te, V, D)
+        return dense.reshape(b, m, *dense.shape[1:])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -1,0 +1,66 @@
+"""Unsupervised Grad-CAM of the similarity to the average motion (paper eqs. 4–7), closed form.
+
+z_e is the global average of H_e over its Te·V tokens, so ∂sim/∂H_e is the same at every token
+and equals (1/(Te·V)) ∂sim/∂z_e. The CAM therefore needs no backward pass at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def offline_dense_features(offline_encoder: nn.Module, sequences: torch.Tensor) -> torch.Tensor:
+    """H_e = θ(E_e) on the full unmasked input (eq. 4): (N, T, V, C) → (N, Te, V, D)."""
+    return offline_encoder(sequences)
+
+
+def similarity_gradient(dense: torch.Tensor, reference_dense: torch.Tensor) -> torch.Tensor:
+    """∂(−sim(z_e, z̄_e))/∂H_e at any one token (eqs. 5–6), closed form: (N, D).
+
+    With z = GAP(H_e), z̄ = GAP(H̄_e) and sim = z·z̄ / (‖z‖‖z̄‖) (eq. 5):
+    ∂sim/∂z = z̄/(‖z‖‖z̄‖) − sim·z/‖z‖², and every token of H_e receives 1/(Te·V) of it.
+    ``dense`` is (N, Te, V, D); ``reference_dense`` is (1, Te, V, D) or (N, Te, V, D).
+    """
+    _, te, v, _ = dense.shape
+    z = dense.float().mean(dim=(1, 2))  # (N, D)
+    z_ref = reference_dense.float().mean(dim=(1, 2)).expand_as(z)  # (N, D)
+    z_norm = z.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    ref_norm = z_ref.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    sim = (z * z_ref).sum(dim=1, keepdim=True) / (z_norm * ref_norm)
+    d_sim_d_z = z_ref / (z_norm * ref_norm) - sim * z / z_norm**2
+    return -d_sim_d_z / (te * v)
+
+
+def grad_cam_channel_weights(dense: torch.Tensor, reference_dense: torch.Tensor) -> torch.Tensor:
+    """α_e = (1/(T·V)) Σ_t Σ_v ReLU(∂(−sim)/∂H_e) (eq. 6): (N, D).
+
+    The gradient is identical at every token, so the average of its ReLU is its ReLU.
+    """
+    return torch.relu(similarity_gradient(dense, reference_dense))
+
+
+def grad_cam_scores(dense: torch.Tensor, channel_weights: torch.Tensor) -> torch.Tensor:
+    """ReLU(Σ_c α_e H_e) (eq. 7 before smoothing): (N, Te, V, D), (N, D) → (N, Te, V)."""
+    return torch.relu(torch.einsum("ntvd,nd->ntv", dense.float(), channel_weights))
+
+
+def adjacency_smoothing(scores: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+    """η = ReLU(Σ_c α_e H_e) A_vv (eq. 7): smooth (N, Te, V) scores over the bone graph."""
+    return scores @ adjacency
+
+
+def binary_part_scores(scores: torch.Tensor, body_parts: Sequence[Sequence[int]]) -> torch.Tensor:
+    """Official-release CAM variant: η/1e-8 clipped to [0, 1], then averaged within each body part.
+
+    (N, Te, V) → (N, Te, V): every joint of a part gets the part's share of active joints.
+    """
+    binary = (scores / 1e-8).clamp(0.0, 1.0)
+    out = torch.empty_like(binary)
+    for part in body_parts:
+        index = torch.as_tensor(part, device=scores.device)
+        out[..., index] = binary[..., index].mean(dim=-1, keepdim=True)
+    return out

@@ -1,0 +1,266 @@
+"""The MaskSem pretraining module: semantic-guided masking + hybrid motion reconstruction.
+
+One module reproduces MaskSem, its ablations (Table V) and the official release's variants
+through the switches of :class:`MaskSemConfig`; the defaults are the paper's.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+from masksem_core.model.decoder import MaskedMotionDecoder
+from masksem_core.model.encoder import SkeletonEncoder
+from masksem_core.model.validation import check_skeleton_batch
+from masksem_core.pretraining.ema import ema_update_
+from masksem_core.pretraining.gradcam import (
+    adjacency_smoothing,
+    binary_part_scores,
+    grad_cam_channel_weights,
+    grad_cam_scores,
+    offline_dense_features,
+)
+from masksem_core.pretraining.loss import hybrid_motion_loss, masked_reconstruction_loss
+from masksem_core.pretraining.masking import (
+    gumbel_top_k_masking,
+    motion_aware_log_distribution,
+    num_kept_tokens,
+    semantic_masking_log_distribution,
+)
+from masksem_core.pretraining.reference import average_motion_reference
+from masksem_core.pretraining.targets import TARGETS, motion_targets
+from masksem_core.skeleton import SkeletonLayout
+
+CHOICES = {
+    "masking": ("semantic", "motion", "random"),
+    "target": TARGETS,
+    "reference": ("dataset", "batch"),
+    "cam": ("paper", "binary_parts"),
+    "loss_weighting": ("pi", "none"),
+    "prediction": ("separate", "shared"),
+}
+
+
+@dataclass
+class MaskSemConfig:
+    """Switches of the objective. Defaults are the paper; see PRESETS for the baselines."""
+
+    mask_ratio: float = 0.9  # δ
+    masking: str = "semantic"  # semantic (eqs. 5–9) | motion (MAMP) | random
+    target: str = "hybrid"  # velocity | acceleration | hybrid (eq. 12)
+    beta: float = 0.2  # β of eq. 15
+    reference: str = "dataset"  # S̄ over the training set (eq. 2) | mean of the current batch
+    cam: str = "paper"  # adjacency-smoothed η (eq. 7) | official binary body-part CAM
+    loss_weighting: str = "pi"  # π-weighted loss (eq. 14) | unweighted masked loss
+    prediction: str = "separate"  # one FC output per target | one output regressed to both
+    tau_grad: float = 0.8  # τ_grad of eq. 8
+    normalise_cam_by_max: bool = True  # η / max η before eq. 8 (see README design notes)
+    motion_tau: float = 0.8  # τ of MAMP's motion-aware masking
+    ema_momentum: float = 0.99  # m of eq. 10
+    standardise_targets: bool = False  # official release: per-token mean/var standardisation
+
+    def __post_init__(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"pretraining.{name}={getattr(self, name)!r} is not one of {allowed}"
+                )
+
+    @classmethod
+    def from_dict(cls, values: dict) -> MaskSemConfig:
+        """Build from plain data, starting from ``values['preset']`` if given."""
+        values = dict(values)
+        preset = values.pop("preset", "masksem")
+        if preset not in PRESETS:
+            raise ValueError(f"unknown pretraining preset {preset!r}; known: {sorted(PRESETS)}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown pretraining options {unknown}; known: {sorted(known)}")
+        return cls(**{**PRESETS[preset], **values})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, dict] = {
+    "masksem": {},
+    "mamp": {"masking": "motion", "target": "velocity", "loss_weighting": "none"},
+    "random_velocity": {"masking": "random", "target": "velocity", "loss_weighting": "none"},
+    "semantic_velocity": {"target": "velocity"},
+    "semantic_acceleration": {"target": "acceleration"},
+    "motion_hybrid": {"masking": "motion", "loss_weighting": "none"},
+    "official": {
+        "reference": "batch",
+        "cam": "binary_parts",
+        "loss_weighting": "none",
+        "prediction": "shared",
+        "standardise_targets": True,
+    },
+}
+
+
+class MaskSem(nn.Module):
+    """Online encoder φ, offline encoder θ (EMA of φ), decoder D and the MaskSem loss."""
+
+    def __init__(
+        self,
+        encoder: SkeletonEncoder,
+        layout: SkeletonLayout,
+        config: MaskSemConfig | None = None,
+        decoder_dim: int = 256,
+        decoder_depth: int = 3,
+        decoder_heads: int = 8,
+        decoder_mlp_dim: int = 1024,
+    ) -> None:
+        super().__init__()
+        self.config = config or MaskSemConfig()
+        if layout.num_joints != encoder.num_joints:
+            raise ValueError(
+                f"layout {layout.name} has {layout.num_joints} joints, encoder {encoder.num_joints}"
+            )
+        self.layout = layout
+        self.encoder = encoder  # φ
+        self.offline_encoder: SkeletonEncoder | None = None  # θ, only where the CAM needs it
+        if self.config.masking == "semantic":
+            self.offline_encoder = copy.deepcopy(encoder).requires_grad_(False)
+        values = encoder.segment_length * encoder.in_channels
+        separate = self.config.target == "hybrid" and self.config.prediction == "separate"
+        self.decoder = MaskedMotionDecoder(
+            encoder.num_segments,
+            encoder.num_joints,
+            encoder.dim,
+            out_dim=2 * values if separate else values,
+            dim=decoder_dim,
+            depth=decoder_depth,
+            num_heads=decoder_heads,
+            mlp_dim=decoder_mlp_dim,
+        )
+        self.register_buffer(
+            "adjacency", torch.from_numpy(layout.normalized_adjacency()), persistent=False
+        )
+        self.register_buffer(
+            "reference",
+            torch.zeros(encoder.window, encoder.num_joints, encoder.in_channels),
+        )
+        self.register_buffer("reference_ready", torch.tensor(False))
+
+    # -- reference -----------------------------------------------------------------------------
+    def set_reference(self, reference: torch.Tensor) -> None:
+        """Store S̄ (T, V, C), e.g. ``average_motion_reference(train_batches)`` (eq. 2)."""
+        if reference.shape != self.reference.shape:
+            raise ValueError(
+                f"reference motion must have shape {tuple(self.reference.shape)}, "
+                f"got {tuple(reference.shape)}"
+            )
+        self.reference.copy_(reference)
+        self.reference_ready.fill_(True)
+
+    def _reference_for(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.reference == "batch":
+            return average_motion_reference([x])
+        if not bool(self.reference_ready):
+            raise ValueError(
+                "the dataset reference motion S̄ is not set: call "
+                "set_reference(average_motion_reference(train_batches)) before pretraining, "
+                "or use pretraining.reference=batch"
+            )
+        return self.reference
+
+    # -- masking -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def masking_log_distribution(self, x: torch.Tensor) -> torch.Tensor:
+        """log π over every body's tokens: (B, M, T, V, C) → (B·M, L)."""
+        cfg, enc = self.config, self.encoder
+        sequences = x.flatten(0, 1)  # (N, T, V, C)
+        if cfg.masking == "random":
+            shape = (sequences.shape[0], enc.num_tokens)
+            return torch.full(shape, -math.log(enc.num_tokens), device=x.device)
+        if cfg.masking == "motion":
+            return motion_aware_log_distribution(sequences, enc.segment_length, cfg.motion_tau)
+        dense = offline_dense_features(self.offline_encoder, sequences)  # (N, Te, V, D)
+        reference = self._reference_for(x).to(sequences.dtype)[None]  # (1, T, V, C)
+        reference_dense = offline_dense_features(self.offline_encoder, reference)
+        scores = grad_cam_scores(dense, grad_cam_channel_weights(dense, reference_dense))
+        if cfg.cam == "paper":
+            eta = adjacency_smoothing(scores, self.adjacency)
+        else:
+            eta = binary_part_scores(scores, self.layout.body_parts)
+        return semantic_masking_log_distribution(
+            eta.flatten(1), cfg.tau_grad, cfg.normalise_cam_by_max
+        )
+
+    # -- objective -----------------------------------------------------------------------------
+    def forward(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Loss (eq. 15) and detached statistics for a (B, M, T, V, C) batch."""
+        cfg, enc = self.config, self.encoder
+        check_skeleton_batch(x, enc.num_joints, enc.in_channels, enc.segment_length, enc.window)
+        sequences = x.flatten(0, 1)  # (N, T, V, C)
+        log_pi = self.masking_log_distribution(x)  # (N, L)
+        keep_index, masked = gumbel_top_k_masking(
+            log_pi, num_kept_tokens(enc.num_tokens, cfg.mask_ratio), generator
+        )
+        tokens = enc.embed(sequences).flatten(1, 2)  # (N, L, D)
+        kept = torch.gather(tokens, 1, keep_index.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
+        prediction = self.decoder(enc.encode_tokens(kept), keep_index)  # (N, L, out)
+        targets = motion_targets(sequences, cfg.target, enc.segment_length, cfg.standardise_targets)
+        pi = log_pi.exp()
+        weights = pi if cfg.loss_weighting == "pi" else None
+        if cfg.target == "hybrid" and cfg.prediction == "separate":
+            predictions = dict(zip(targets, prediction.chunk(2, dim=-1), strict=True))
+        else:
+            predictions = dict.fromkeys(targets, prediction)
+        losses = {
+            kind: masked_reconstruction_loss(predictions[kind], target, masked, weights)
+            for kind, target in targets.items()
+        }
+        if cfg.target == "hybrid":
+            loss = hybrid_motion_loss(losses["velocity"], losses["acceleration"], cfg.beta)
+        else:
+            loss = losses[cfg.target]
+        stats = {f"loss_{kind}": value.detach() for kind, value in losses.items()}
+        stats["masked_pi_mass"] = (pi * masked).sum(dim=1).mean()
+        stats["pi_entropy"] = -(pi * log_pi).sum(dim=1).mean()
+        stats["pi_max"] = pi.amax(dim=1).mean()
+        return loss, stats
+
+    @torch.no_grad()
+    def update_offline_encoder(self) -> None:
+        """θ ← mθ + (1 − m)φ (eq. 10); call after every optimiser step."""
+        if self.offline_encoder is not None:
+            ema_update_(self.offline_encoder, self.encoder, self.config.ema_momentum)
+
+    def initialise_from_pretrained(self, state_dict: dict[str, torch.Tensor]) -> list[str]:
+        """Start from another run of this module (e.g. a finished MAMP-mode checkpoint).
+
+        Encoder and decoder are loaded strictly; the prediction layer is loaded where its shape
+        matches and otherwise kept freshly initialised; θ is set to φ. Returns the names of the
+        parameters left at their initial value.
+        """
+        own = self.state_dict()
+        fresh = [
+            k
+            for k in own
+            if k.startswith("decoder.prediction.")
+            and (k not in state_dict or state_dict[k].shape != own[k].shape)
+        ]
+        needed = [k for k in own if k.startswith(("encoder.", "decoder.")) and k not in fresh]
+        missing = [k for k in needed if k not in state_dict]
+        if missing:
+            raise ValueError(f"pretrained state is missing {len(missing)} keys, e.g. {missing[:5]}")
+        for k in needed:
+            if state_dict[k].shape != own[k].shape:
+                raise ValueError(
+                    f"pretrained {k} has shape {tuple(state_dict[k].shape)}, "
+                    f"this model needs {tuple(own[k].shape)}"
+                )
+        self.load_state_dict({k: state_dict[k] for k in needed}, strict=False)
+        if self.offline_encoder is not None:
+            self.offline_encoder.load_state_dict(self.encoder.state_dict())
+        return fresh

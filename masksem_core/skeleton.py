@@ -1,0 +1,232 @@
+"""Joint layouts as joint names + parent arrays, and everything derived from them.
+
+A layout is the single source of truth for a skeleton: bones, the normalised adjacency used to
+smooth Grad-CAM scores (paper eq. 7) and the five body parts of the official release's
+binary-part CAM are all computed from the parent array, never listed by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+BODY_PART_NAMES = ("trunk", "left_arm", "right_arm", "left_leg", "right_leg")
+
+
+@dataclass(frozen=True)
+class SkeletonLayout:
+    """A joint layout: ordered joint names and each joint's parent index (-1 for the root).
+
+    ``part_roots`` names the first joint of each limb; a limb is the subtree under that joint
+    and the trunk is every joint outside the four limbs.
+    """
+
+    name: str
+    joint_names: tuple[str, ...]
+    parents: tuple[int, ...]
+    part_roots: tuple[str, str, str, str]  # left arm, right arm, left leg, right leg
+    centre_joint: str
+
+    def __post_init__(self) -> None:
+        if len(self.joint_names) != len(self.parents):
+            raise ValueError(
+                f"layout {self.name}: {len(self.joint_names)} joint names but "
+                f"{len(self.parents)} parents"
+            )
+        roots = [v for v, p in enumerate(self.parents) if p == -1]
+        if len(roots) != 1:
+            raise ValueError(f"layout {self.name}: expected exactly one root, found {roots}")
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    def index(self, joint: str) -> int:
+        """Index of a joint by name; a clear error for unknown names."""
+        try:
+            return self.joint_names.index(joint)
+        except ValueError:
+            raise ValueError(f"layout {self.name} has no joint named {joint!r}") from None
+
+    @property
+    def root(self) -> int:
+        return self.parents.index(-1)
+
+    @cached_property
+    def bones(self) -> tuple[tuple[int, int], ...]:
+        """(child, parent) pairs, one per non-root joint: V - 1 bones."""
+        return tuple((v, p) for v, p in enumerate(self.parents) if p != -1)
+
+    @cached_property
+    def children(self) -> tuple[tuple[int, ...], ...]:
+        kids: list[list[int]] = [[] for _ in range(self.num_joints)]
+        for child, parent in self.bones:
+            kids[parent].append(child)
+        return tuple(tuple(k) for k in kids)
+
+    def subtree(self, joint: int) -> tuple[int, ...]:
+        """The joint and all its descendants, in index order."""
+        stack, seen = [joint], []
+        while stack:
+            v = stack.pop()
+            seen.append(v)
+            stack.extend(self.children[v])
+        return tuple(sorted(seen))
+
+    @cached_property
+    def body_parts(self) -> tuple[tuple[int, ...], ...]:
+        """Joint indices of the five parts in BODY_PART_NAMES order."""
+        limbs = [self.subtree(self.index(root)) for root in self.part_roots]
+        in_limb = {v for limb in limbs for v in limb}
+        trunk = tuple(v for v in range(self.num_joints) if v not in in_limb)
+        return (trunk, *limbs)
+
+    def adjacency(self, self_loops: bool = True) -> np.ndarray:
+        """Binary symmetric adjacency (V, V) of the bone graph, with self loops by default."""
+        a = np.zeros((self.num_joints, self.num_joints), dtype=np.float32)
+        for child, parent in self.bones:
+            a[child, parent] = a[parent, child] = 1.0
+        if self_loops:
+            a += np.eye(self.num_joints, dtype=np.float32)
+        return a
+
+    def normalized_adjacency(self) -> np.ndarray:
+        """D^-1/2 (A + I) D^-1/2: the symmetric normalised adjacency with self loops (V, V)."""
+        a = self.adjacency(self_loops=True)
+        d = 1.0 / np.sqrt(a.sum(axis=1))
+        return (a * d[:, None] * d[None, :]).astype(np.float32)
+
+
+# NTU RGB+D / Kinect v2 order (joint k of the dataset's 1-based list is index k-1 here).
+# Parents follow the Kinect v2 SDK bone list (thumb hangs off the wrist, hand tip off the hand).
+NTU25 = SkeletonLayout(
+    name="ntu25",
+    joint_names=(
+        "spine_base",
+        "spine_mid",
+        "neck",
+        "head",
+        "left_shoulder",
+        "left_elbow",
+        "left_wrist",
+        "left_hand",
+        "right_shoulder",
+        "right_elbow",
+        "right_wrist",
+        "right_hand",
+        "left_hip",
+        "left_knee",
+        "left_ankle",
+        "left_foot",
+        "right_hip",
+        "right_knee",
+        "right_ankle",
+        "right_foot",
+        "spine_shoulder",
+        "left_hand_tip",
+        "left_thumb",
+        "right_hand_tip",
+        "right_thumb",
+    ),
+    parents=(
+        -1,
+        0,
+        20,
+        2,
+        20,
+        4,
+        5,
+        6,
+        20,
+        8,
+        9,
+        10,
+        0,
+        12,
+        13,
+        14,
+        0,
+        16,
+        17,
+        18,
+        1,
+        7,
+        6,
+        11,
+        10,
+    ),
+    part_roots=("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    centre_joint="spine_mid",
+)
+
+# Kinect v1 order used by NW-UCLA (and MSR-Action3D-style datasets).
+KINECT_V1_20 = SkeletonLayout(
+    name="kinect_v1_20",
+    joint_names=(
+        "hip_center",
+        "spine",
+        "shoulder_center",
+        "head",
+        "left_shoulder",
+        "left_elbow",
+        "left_wrist",
+        "left_hand",
+        "right_shoulder",
+        "right_elbow",
+        "right_wrist",
+        "right_hand",
+        "left_hip",
+        "left_knee",
+        "left_ankle",
+        "left_foot",
+        "right_hip",
+        "right_knee",
+        "right_ankle",
+        "right_foot",
+    ),
+    parents=(
+        -1,
+        0,
+        1,
+        2,
+        2,
+        4,
+        5,
+        6,
+        2,
+        8,
+        9,
+        10,
+        0,
+        12,
+        13,
+        14,
+        0,
+        16,
+        17,
+        18,
+    ),
+    part_roots=("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    centre_joint="spine",
+)
+
+LAYOUTS: dict[str, SkeletonLayout] = {layout.name: layout for layout in (NTU25, KINECT_V1_20)}
+
+
+def get_layout(name: str) -> SkeletonLayout:
+    """Look a layout up by name, listing the known ones on failure."""
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise ValueError(f"unknown skeleton layout {name!r}; known: {sorted(LAYOUTS)}") from None
+
+
+def layout_for_joint_count(num_joints: int) -> SkeletonLayout:
+    """The layout with ``num_joints`` joints (25 → NTU-25, 20 → Kinect-v1-20)."""
+    for layout in LAYOUTS.values():
+        if layout.num_joints == num_joints:
+            return layout
+    known = {name: lay.num_joints for name, lay in LAYOUTS.items()}
+    raise ValueError(f"no skeleton layout with {num_joints} joints; known: {known}")

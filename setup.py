@@ -1,0 +1,47 @@
+"""Install MaskSem with pip (extras below) or build it as the ament_python package masksem_ros."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = "masksem_ros"
+
+EXTRAS = {
+    # torch is installed first and pinned by the user or CI (see README): never resolve it here.
+    "train": ["torch>=2.3", "tqdm>=4.60", "tensorboard>=2.12", "onnx>=1.16", "onnxscript>=0.3"],
+    "cpu": ["onnxruntime>=1.18"],
+    "gpu": ["onnxruntime-gpu>=1.18"],
+    "ros": [
+        "ros-rclpy",
+        "ros-std-msgs",
+        "ros-geometry-msgs",
+        "ros-sensor-msgs",
+        "ros-rmw-fastrtps-cpp",
+    ],
+    "camera": ["mediapipe==0.10.21"],
+    "dev": ["pytest>=7", "ruff>=0.5", "scikit-image>=0.21", "matplotlib>=3.7"],
+}
+# Everything but the GPU runtime: onnxruntime and onnxruntime-gpu must never both be installed.
+EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "gpu" for req in reqs})
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    description="MaskSem: semantic-guided masked motion pretraining and a ROS 2 action recognizer",
+    packages=find_packages(include=["masksem_core", "masksem_core.*", "masksem_ros"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+    ],
+    python_requires=">=3.10",
+    install_requires=["numpy>=1.24,<2", "pyyaml>=6"],
+    extras_require=EXTRAS,
+    zip_safe=True,
+    maintainer="MaskSem maintainers",
+    maintainer_email="maintainers@masksem.org",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={"console_scripts": []},
+)

@@ -1,0 +1,164 @@
+import pytest
+import torch
+
+from masksem_core.pretraining import PRESETS, MaskSem, MaskSemConfig, average_motion_reference
+from masksem_core.skeleton import KINECT_V1_20, NTU25, layout_for_joint_count
+from tests.conftest import tiny_encoder
+
+
+def build(num_joints=25, **options):
+    model = MaskSem(
+        tiny_encoder(num_joints),
+        layout_for_joint_count(num_joints),
+        MaskSemConfig.from_dict(options),
+        decoder_dim=32,
+        decoder_depth=1,
+        decoder_heads=4,
+        decoder_mlp_dim=64,
+    )
+    return model
+
+
+def smooth_batch(batch=2, bodies=2, joints=25, frames=16):
+    """Every joint follows one sinusoid per body with its own fixed amplitude: any kept token
+    reveals the body's phase, so masked motion is predictable and the loss can be driven down."""
+    t = torch.linspace(0, 1, frames)[None, None, :, None, None]
+    phase = torch.rand(batch, bodies, 1, 1, 1) * 6.28
+    amplitude = torch.linspace(0.1, 0.5, joints * 3).reshape(1, 1, 1, joints, 3)
+    return torch.sin(6.28 * t + phase) * amplitude
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("joints,bodies", [(25, 1), (20, 2)])
+def test_every_preset_runs_for_any_layout(preset, joints, bodies):
+    model = build(joints, preset=preset)
+    x = smooth_batch(1, bodies, joints)
+    model.set_reference(average_motion_reference([smooth_batch(4, 1, joints)]))
+    loss, stats = model(x)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    assert torch.isfinite(stats["pi_entropy"])
+
+
+def test_default_is_the_paper():
+    cfg = MaskSemConfig()
+    assert (cfg.masking, cfg.target, cfg.reference, cfg.cam, cfg.loss_weighting) == (
+        "semantic",
+        "hybrid",
+        "dataset",
+        "paper",
+        "pi",
+    )
+    assert cfg.mask_ratio == 0.9 and cfg.beta == 0.2
+
+
+def test_overfits_a_tiny_fixed_batch_and_theta_gets_no_gradient():
+    torch.manual_seed(0)
+    model = build()
+    x = smooth_batch()
+    model.set_reference(average_motion_reference([x]))
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    losses = []
+    for step in range(50):
+        loss, _ = model(x, generator)
+        optimiser.zero_grad()
+        loss.backward()
+        if step == 0:
+            enc = model.encoder
+            assert enc.joint_embedding.proj.weight.grad.abs().sum() > 0
+            assert enc.positional_embedding.temporal.grad.abs().sum() > 0
+            assert enc.transformer.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+            assert model.decoder.prediction.weight.grad.abs().sum() > 0
+            assert model.decoder.mask_token.grad.abs().sum() > 0
+            assert all(
+                p.grad is None and not p.requires_grad for p in model.offline_encoder.parameters()
+            )
+        optimiser.step()
+        model.update_offline_encoder()
+        losses.append(loss.item())
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < 0.5 * first, (first, last)
+
+
+def test_offline_encoder_follows_online_by_ema():
+    model = build(ema_momentum=0.5)
+    theta0 = model.offline_encoder.joint_embedding.proj.weight.clone()
+    with torch.no_grad():
+        model.encoder.joint_embedding.proj.weight.add_(1.0)
+    model.update_offline_encoder()
+    torch.testing.assert_close(model.offline_encoder.joint_embedding.proj.weight, theta0 + 0.5)
+
+
+def test_mamp_mode_has_no_offline_encoder_and_velocity_head():
+    model = build(preset="mamp")
+    assert model.offline_encoder is None
+    assert model.decoder.prediction.out_features == 12
+    assert build().decoder.prediction.out_features == 24  # separate velocity + acceleration
+    assert build(prediction="shared").decoder.prediction.out_features == 12
+
+
+def test_dataset_reference_must_be_set():
+    model = build()
+    with pytest.raises(ValueError, match="reference motion S̄ is not set"):
+        model(smooth_batch())
+    loss, _ = build(reference="batch")(smooth_batch())
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="must have shape"):
+        model.set_reference(torch.zeros(3, 25, 3))
+
+
+def test_semantic_masking_masks_salient_tokens_more_than_random():
+    model = build()
+    x = smooth_batch(4, 1)
+    model.set_reference(average_motion_reference([x]))
+    log_pi = model.masking_log_distribution(x)
+    assert log_pi.shape == (4, 100)
+    torch.testing.assert_close(log_pi.exp().sum(dim=1), torch.ones(4))
+    _, stats = model(x)
+    assert stats["masked_pi_mass"] > 0.9  # 90 % of tokens masked, salient ones preferred
+
+
+def test_bad_options_and_bad_input_are_clear():
+    with pytest.raises(ValueError, match=r"pretraining.masking='block'"):
+        MaskSemConfig(masking="block")
+    with pytest.raises(ValueError, match="unknown pretraining options"):
+        MaskSemConfig.from_dict({"mask_rate": 0.5})
+    with pytest.raises(ValueError, match="unknown pretraining preset"):
+        MaskSemConfig.from_dict({"preset": "bert"})
+    with pytest.raises(ValueError, match="layout kinect_v1_20 has 20 joints"):
+        MaskSem(tiny_encoder(25), KINECT_V1_20)
+    model = build(reference="batch")
+    with pytest.raises(ValueError, match="rank 4"):
+        model(torch.zeros(2, 16, 25, 3))
+    with pytest.raises(ValueError, match="not divisible by the segment length"):
+        model(torch.zeros(1, 1, 18, 25, 3))
+    x = smooth_batch()
+    x[0, 0, 3, 3, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model(x)
+
+
+def test_initialise_from_a_mamp_checkpoint():
+    mamp = build(preset="mamp")
+    masksem = build()
+    fresh = masksem.initialise_from_pretrained(mamp.state_dict())
+    assert fresh == ["decoder.prediction.weight", "decoder.prediction.bias"]
+    for name, value in mamp.encoder.state_dict().items():
+        torch.testing.assert_close(masksem.encoder.state_dict()[name], value)
+        torch.testing.assert_close(masksem.offline_encoder.state_dict()[name], value)
+    official = build(preset="official")
+    assert official.initialise_from_pretrained(mamp.state_dict()) == []
+    broken = {k: v for k, v in mamp.state_dict().items() if "blocks.1" not in k}
+    with pytest.raises(ValueError, match=r"missing \d+ keys"):
+        masksem.initialise_from_pretrained(broken)
+    wide = MaskSem(
+        tiny_encoder(25, dim=64),
+        NTU25,
+        MaskSemConfig(),
+        decoder_dim=32,
+        decoder_depth=1,
+        decoder_heads=4,
+        decoder_mlp_dim=64,
+    )
+    with pytest.raises(ValueError, match="has shape"):
+        masksem.initialise_from_pretrained(wide.state_dict())

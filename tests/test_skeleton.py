@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from masksem_core.skeleton import (
+    BODY_PART_NAMES,
+    KINECT_V1_20,
+    LAYOUTS,
+    NTU25,
+    get_layout,
+    layout_for_joint_count,
+)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_layout_is_a_tree_rooted_at_the_root(layout):
+    assert len(layout.bones) == layout.num_joints - 1
+    reached = set(layout.subtree(layout.root))
+    assert reached == set(range(layout.num_joints))
+    for child, parent in layout.bones:
+        assert 0 <= parent < layout.num_joints and child != parent
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_adjacency_symmetric_with_self_loops_and_normalised(layout):
+    a = layout.adjacency()
+    assert np.array_equal(a, a.T)
+    assert np.all(np.diag(a) == 1)
+    assert a.sum() == layout.num_joints + 2 * (layout.num_joints - 1)
+    n = layout.normalized_adjacency()
+    np.testing.assert_allclose(n, n.T)
+    # by hand for joint 0 of NTU: degree with self loop = 1 + children(spine_mid, 2 hips) = 4
+    if layout is NTU25:
+        d0 = 4.0
+        d1 = 3.0  # spine_mid: self, spine_base, spine_shoulder
+        assert n[0, 1] == pytest.approx(1 / np.sqrt(d0 * d1))
+        assert n[0, 0] == pytest.approx(1 / d0)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_five_body_parts_partition_the_joints(layout):
+    parts = layout.body_parts
+    assert len(parts) == len(BODY_PART_NAMES) == 5
+    flat = [v for part in parts for v in part]
+    assert sorted(flat) == list(range(layout.num_joints))
+    names = [{layout.joint_names[v] for v in part} for part in parts]
+    assert "head" in names[0] and "left_hand" in names[1] and "right_hand" in names[2]
+    assert "left_foot" in names[3] and "right_foot" in names[4]
+
+
+def test_ntu_specific_joints():
+    assert NTU25.num_joints == 25 and KINECT_V1_20.num_joints == 20
+    assert NTU25.parents[NTU25.index("left_hand_tip")] == NTU25.index("left_hand")
+    assert NTU25.parents[NTU25.index("right_thumb")] == NTU25.index("right_wrist")
+    assert set(NTU25.body_parts[1]) == {4, 5, 6, 7, 21, 22}  # left arm incl. tip and thumb
+
+
+def test_lookup_errors_are_clear():
+    assert layout_for_joint_count(20) is KINECT_V1_20
+    assert get_layout("ntu25") is NTU25
+    with pytest.raises(ValueError, match="no skeleton layout with 24 joints"):
+        layout_for_joint_count(24)
+    with pytest.raises(ValueError, match="unknown skeleton layout"):
+        get_layout("coco")
+    with pytest.raises(ValueError, match="no joint named"):
+        NTU25.index("tail")
