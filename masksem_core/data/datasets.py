@@ -1,0 +1,144 @@
+"""The datasets ``prepare_data.py`` knows: where their files are, how to read and split them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from masksem_core.data import gtu, nw_ucla
+from masksem_core.data.ntu import ntu_splits, parse_ntu_name, read_ntu_skeleton
+from masksem_core.data.pku import NUM_CLASSES as PKU_CLASSES
+from masksem_core.data.pku import pku_splits, read_pku_clips
+from masksem_core.data.sequence import SkeletonSequence
+from masksem_core.data.splits import stratified_split
+from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout
+
+GTU_TEST_FRACTION = 0.3
+GTU_SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to prepare one dataset: sources → items, item → sequences, samples → splits."""
+
+    name: str
+    layout: SkeletonLayout
+    num_bodies: int
+    class_names: tuple[str, ...]
+    list_items: Callable[[Path], list]
+    read_item: Callable[[object], list[SkeletonSequence]]
+    splits: Callable[[list[dict], Path], dict[str, list[int]]]
+
+
+def _require(paths: list, src: Path, what: str) -> list:
+    if not paths:
+        raise FileNotFoundError(f"no {what} found under {src}")
+    return sorted(paths)
+
+
+def _ntu_items(src: Path, max_action: int, max_setup: int) -> list[Path]:
+    files = []
+    for path in src.rglob("*.skeleton"):
+        try:
+            info = parse_ntu_name(path.name)
+        except ValueError:
+            continue
+        if info.action <= max_action and info.setup <= max_setup:
+            files.append(path)
+    return _require(files, src, "NTU .skeleton files")
+
+
+def _single(reader: Callable[[Path], SkeletonSequence], item: Path) -> list[SkeletonSequence]:
+    return [reader(item)]
+
+
+def _pku_items(src: Path) -> list[tuple[Path, Path]]:
+    labels = {p.stem: p for p in src.rglob("*.txt") if "label" in str(p.parent).lower()}
+    skeletons = [p for p in src.rglob("*.txt") if "skeleton" in str(p.parent).lower()]
+    pairs = [(p, labels[p.stem]) for p in skeletons if p.stem in labels]
+    return _require(
+        pairs, src, "PKU-MMD skeleton/label file pairs (folders named *skeleton*, *label*)"
+    )
+
+
+def _pku_splits(samples: list[dict], src: Path) -> dict[str, list[int]]:
+    files = {"xsub": "cross-subject.txt", "xview": "cross-view.txt"}
+    found = {}
+    for protocol, name in files.items():
+        matches = sorted(src.rglob(name))
+        if not matches:
+            raise FileNotFoundError(f"PKU-MMD split file {name} not found under {src}")
+        found[protocol] = matches[0]
+    return pku_splits(samples, found)
+
+
+SPECS: dict[str, DatasetSpec] = {
+    "ntu60": DatasetSpec(
+        "ntu60",
+        NTU25,
+        2,
+        tuple(f"A{i:03d}" for i in range(1, 61)),
+        partial(_ntu_items, max_action=60, max_setup=17),
+        partial(_single, read_ntu_skeleton),
+        lambda samples, _src: ntu_splits(samples, "ntu60"),
+    ),
+    "ntu120": DatasetSpec(
+        "ntu120",
+        NTU25,
+        2,
+        tuple(f"A{i:03d}" for i in range(1, 121)),
+        partial(_ntu_items, max_action=120, max_setup=32),
+        partial(_single, read_ntu_skeleton),
+        lambda samples, _src: ntu_splits(samples, "ntu120"),
+    ),
+    "pku1": DatasetSpec(
+        "pku1",
+        NTU25,
+        2,
+        tuple(f"PKU{i:02d}" for i in range(1, PKU_CLASSES + 1)),
+        _pku_items,
+        lambda item: read_pku_clips(*item),
+        _pku_splits,
+    ),
+    "pku2": DatasetSpec(
+        "pku2",
+        NTU25,
+        2,
+        tuple(f"PKU{i:02d}" for i in range(1, PKU_CLASSES + 1)),
+        _pku_items,
+        lambda item: read_pku_clips(*item),
+        _pku_splits,
+    ),
+    "nw_ucla": DatasetSpec(
+        "nw_ucla",
+        KINECT_V1_20,
+        1,
+        nw_ucla.CLASS_NAMES,
+        lambda src: _require(list(src.rglob("a*_s*_e*_v*.json")), src, "NW-UCLA json files"),
+        partial(_single, nw_ucla.read_nw_ucla),
+        lambda samples, _src: nw_ucla.nw_ucla_splits(samples),
+    ),
+    "gtu": DatasetSpec(
+        "gtu",
+        NTU25,
+        1,
+        gtu.CLASS_NAMES,
+        lambda src: _require(list(src.glob("*/movement*.txt")), src, "GTU movementN.txt files"),
+        partial(_single, gtu.read_gtu),
+        lambda samples, _src: stratified_split(
+            [s["label"] for s in samples], GTU_TEST_FRACTION, GTU_SPLIT_SEED
+        ),
+    ),
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown dataset {name!r}; choose one of {sorted(SPECS)} "
+            "(or 'pyskl' for an annotation pickle)"
+        ) from None

@@ -1,0 +1,93 @@
+"""Centring, valid-frame crop + linear resize to the model's window, and random rotation.
+
+``test_window`` is the one deterministic transform shared by evaluation, ONNX parity checks and
+the live recognizer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+WINDOW = 120
+MIN_LENGTH = 64
+TRAIN_RATIO_RANGE = (0.5, 1.0)
+TEST_RATIO = 0.95
+MAX_ROTATION = 0.3
+
+
+def valid_frames(sequence: np.ndarray) -> int:
+    """Frames up to and including the last one where any body has a non-zero joint. (M, T, V, C)"""
+    active = np.flatnonzero(np.abs(sequence).sum(axis=(0, 2, 3)) > 0)
+    return int(active[-1]) + 1 if active.size else 0
+
+
+def centre_sequence(sequence: np.ndarray, centre_joint: int) -> np.ndarray:
+    """Subtract the centre joint of the first body's first valid frame; absent joints stay 0."""
+    body = sequence[0]  # (T, V, C)
+    present = np.flatnonzero(np.abs(body).sum(axis=(1, 2)) > 0)
+    if not present.size:
+        return sequence.astype(np.float32, copy=True)
+    origin = body[present[0], centre_joint]  # (C,)
+    mask = np.abs(sequence).sum(axis=-1, keepdims=True) > 0  # (M, T, V, 1)
+    return np.where(mask, sequence - origin, 0.0).astype(np.float32)
+
+
+def crop_length(valid: int, ratio: float, min_length: int = MIN_LENGTH) -> int:
+    """min(max(floor(valid·ratio), min_length), valid) frames, at least 1."""
+    return max(1, min(max(math.floor(valid * ratio), min_length), valid))
+
+
+def resize_time(sequence: np.ndarray, start: int, length: int, out_frames: int) -> np.ndarray:
+    """Linearly resample frames [start, start + length) to ``out_frames`` frames, end points
+    included (a linear ramp stays exactly linear). (M, T, V, C) → (M, out_frames, V, C)."""
+    positions = np.linspace(start, start + length - 1, out_frames)
+    low = np.floor(positions).astype(np.int64)
+    high = np.minimum(low + 1, start + length - 1)
+    weight = (positions - low).astype(np.float32)[None, :, None, None]
+    return (sequence[:, low] * (1.0 - weight) + sequence[:, high] * weight).astype(np.float32)
+
+
+def test_window(
+    sequence: np.ndarray,
+    out_frames: int = WINDOW,
+    ratio: float = TEST_RATIO,
+    min_length: int = MIN_LENGTH,
+) -> np.ndarray:
+    """Deterministic evaluation window: centre crop of ``ratio`` of the valid frames, resized."""
+    valid = valid_frames(sequence) or sequence.shape[1]
+    length = crop_length(valid, ratio, min_length)
+    return resize_time(sequence, (valid - length) // 2, length, out_frames)
+
+
+def train_window(
+    sequence: np.ndarray,
+    rng: np.random.Generator,
+    out_frames: int = WINDOW,
+    ratio_range: tuple[float, float] = TRAIN_RATIO_RANGE,
+    min_length: int = MIN_LENGTH,
+) -> np.ndarray:
+    """Random crop with ratio p ~ U[ratio_range] at a random offset, resized to ``out_frames``."""
+    valid = valid_frames(sequence) or sequence.shape[1]
+    length = crop_length(valid, rng.uniform(*ratio_range), min_length)
+    start = int(rng.integers(0, valid - length + 1))
+    return resize_time(sequence, start, length, out_frames)
+
+
+def rotation_matrix(angles: np.ndarray) -> np.ndarray:
+    """R = Rz · Ry · Rx for angles (x, y, z) in radians."""
+    cx, cy, cz = np.cos(angles)
+    sx, sy, sz = np.sin(angles)
+    rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+    return (rz @ ry @ rx).astype(np.float32)
+
+
+def random_rotation(
+    sequence: np.ndarray, rng: np.random.Generator, max_angle: float = MAX_ROTATION
+) -> np.ndarray:
+    """Rotate every frame and body by one random rotation, angles ~ U[−max, max]."""
+    matrix = rotation_matrix(rng.uniform(-max_angle, max_angle, size=3))
+    return (sequence @ matrix.T).astype(np.float32)

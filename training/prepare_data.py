@@ -1,0 +1,114 @@
+"""Convert a dataset from its original files to the prepared format (data.npy + json).
+
+Examples:
+  python training/prepare_data.py --dataset ntu60 --src /data/nturgb+d_skeletons --out data/prepared/ntu60
+  python training/prepare_data.py --dataset nw_ucla --src ../shared/data/nw_ucla --out data/prepared/nw_ucla
+  python training/prepare_data.py --dataset demo --out data/prepared/demo
+  python training/prepare_data.py --export-pyskl ntu60.pkl --src data/prepared/ntu60
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from masksem_core.data.datasets import SPECS  # noqa: E402
+from masksem_core.data.prepare import (  # noqa: E402
+    PreparationReport,
+    prepare_dataset,
+    prepare_demo_dataset,
+    prepared_to_pyskl,
+)
+from masksem_core.data.sequence import SkeletonFileError  # noqa: E402
+
+DATASETS = [*sorted(SPECS), "pyskl", "demo"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        help="source format: NTU RGB+D 60/120 raw .skeleton, PKU-MMD phase I/II "
+        "(skeleton + label folders and the published split files), NW-UCLA json, "
+        "GTU txt, a pyskl annotation pickle, or the synthetic demo data",
+    )
+    parser.add_argument(
+        "--src",
+        type=Path,
+        help="folder (or pyskl .pkl file) holding the original files; with "
+        "--export-pyskl, the prepared directory to export",
+    )
+    parser.add_argument("--out", type=Path, help="prepared dataset directory to create")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=max(1, (os.cpu_count() or 1)),
+        help="parallel parsing processes (default: all cores)",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=300,
+        help="frames stored per sample; longer sequences are resampled to it",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it exists (atomically, once the new one is done)",
+    )
+    parser.add_argument(
+        "--demo-samples-per-class",
+        type=int,
+        default=60,
+        help="size of the synthetic demo dataset (with --dataset demo)",
+    )
+    parser.add_argument(
+        "--export-pyskl",
+        type=Path,
+        metavar="FILE.pkl",
+        help="instead of preparing, export the prepared --src to a pyskl pickle",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.export_pyskl is None and (args.dataset is None or args.out is None):
+        parser.error("--dataset and --out are required (or use --export-pyskl with --src)")
+    if args.dataset not in (None, "demo") and args.src is None:
+        parser.error(f"--src is required for --dataset {args.dataset}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.export_pyskl is not None:
+            print(f"wrote {prepared_to_pyskl(args.src, args.export_pyskl)}")
+            return 0
+        if args.dataset == "demo":
+            prepare_demo_dataset(args.out, args.demo_samples_per_class, overwrite=args.overwrite)
+            report = PreparationReport("demo", args.out)
+        else:
+            report = prepare_dataset(
+                args.dataset,
+                args.src,
+                args.out,
+                args.workers,
+                args.max_frames,
+                args.overwrite,
+                progress=not args.quiet,
+            )
+    except (FileNotFoundError, FileExistsError, SkeletonFileError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
