@@ -212,7 +212,122 @@ KINECT_V1_20 = SkeletonLayout(
     centre_joint="spine",
 )
 
-LAYOUTS: dict[str, SkeletonLayout] = {layout.name: layout for layout in (NTU25, KINECT_V1_20)}
+# MediaPipe Pose landmarks. The tree is rooted at the left hip (MediaPipe has no pelvis joint);
+# the face hangs off the nose, the nose off the left shoulder.
+MEDIAPIPE33 = SkeletonLayout(
+    name="mediapipe33",
+    joint_names=(
+        "nose",
+        "left_eye_inner",
+        "left_eye",
+        "left_eye_outer",
+        "right_eye_inner",
+        "right_eye",
+        "right_eye_outer",
+        "left_ear",
+        "right_ear",
+        "mouth_left",
+        "mouth_right",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+        "left_pinky",
+        "right_pinky",
+        "left_index",
+        "right_index",
+        "left_thumb",
+        "right_thumb",
+        "left_hip",
+        "right_hip",
+        "left_knee",
+        "right_knee",
+        "left_ankle",
+        "right_ankle",
+        "left_heel",
+        "right_heel",
+        "left_foot_index",
+        "right_foot_index",
+    ),
+    parents=(
+        11,
+        0,
+        1,
+        2,
+        0,
+        4,
+        5,
+        3,
+        6,
+        0,
+        0,
+        23,
+        24,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+        15,
+        16,
+        15,
+        16,
+        -1,
+        23,
+        23,
+        24,
+        25,
+        26,
+        27,
+        28,
+        27,
+        28,
+    ),
+    part_roots=("left_elbow", "right_elbow", "left_knee", "right_knee"),
+    centre_joint="left_hip",
+)
+
+# MediaPipe world landmarks: x to the image right, y down, z away from the camera (metres).
+# NTU / Kinect camera space: x to the image left, y up, z away: a 180° turn about z.
+MEDIAPIPE_TO_NTU_AXES = np.array([-1.0, -1.0, 1.0], dtype=np.float32)
+
+
+def mediapipe_to_ntu25(landmarks: np.ndarray) -> np.ndarray:
+    """MediaPipe-33 world landmarks (..., 33, 3) → NTU-25 joints (..., 25, 3) in NTU axes.
+
+    Joints NTU has and MediaPipe lacks are synthesised: spine base = mid-hips, spine shoulder =
+    mid-shoulders, spine mid = their midpoint, head = mid-ears, neck = 30 % of the way from the
+    spine shoulder to the head, hand = mid(index, pinky), hand tip = index, foot = foot index.
+    """
+    if landmarks.shape[-2:] != (33, 3):
+        raise ValueError(f"expected MediaPipe landmarks (..., 33, 3), got {landmarks.shape}")
+    mp = {name: landmarks[..., i, :] for i, name in enumerate(MEDIAPIPE33.joint_names)}
+    spine_base = 0.5 * (mp["left_hip"] + mp["right_hip"])
+    spine_shoulder = 0.5 * (mp["left_shoulder"] + mp["right_shoulder"])
+    head = 0.5 * (mp["left_ear"] + mp["right_ear"])
+    joints = {
+        "spine_base": spine_base,
+        "spine_mid": 0.5 * (spine_base + spine_shoulder),
+        "spine_shoulder": spine_shoulder,
+        "neck": spine_shoulder + 0.3 * (head - spine_shoulder),
+        "head": head,
+    }
+    for side in ("left", "right"):
+        for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "thumb"):
+            joints[f"{side}_{joint}"] = mp[f"{side}_{joint}"]
+        joints[f"{side}_hand"] = 0.5 * (mp[f"{side}_index"] + mp[f"{side}_pinky"])
+        joints[f"{side}_hand_tip"] = mp[f"{side}_index"]
+        joints[f"{side}_foot"] = mp[f"{side}_foot_index"]
+    ntu = np.stack([joints[name] for name in NTU25.joint_names], axis=-2)
+    return (ntu * MEDIAPIPE_TO_NTU_AXES).astype(np.float32)
+
+
+LAYOUTS: dict[str, SkeletonLayout] = {
+    layout.name: layout for layout in (NTU25, KINECT_V1_20, MEDIAPIPE33)
+}
 
 
 def get_layout(name: str) -> SkeletonLayout:

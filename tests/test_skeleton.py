@@ -43,8 +43,9 @@ def test_five_body_parts_partition_the_joints(layout):
     flat = [v for part in parts for v in part]
     assert sorted(flat) == list(range(layout.num_joints))
     names = [{layout.joint_names[v] for v in part} for part in parts]
-    assert "head" in names[0] and "left_hand" in names[1] and "right_hand" in names[2]
-    assert "left_foot" in names[3] and "right_foot" in names[4]
+    assert {"head", "nose"} & names[0]
+    assert "left_wrist" in names[1] and "right_wrist" in names[2]
+    assert "left_ankle" in names[3] and "right_ankle" in names[4]
 
 
 def test_ntu_specific_joints():
@@ -63,3 +64,27 @@ def test_lookup_errors_are_clear():
         get_layout("coco")
     with pytest.raises(ValueError, match="no joint named"):
         NTU25.index("tail")
+
+
+def test_mediapipe_to_ntu_maps_every_joint_and_turns_axes():
+    from masksem_core.skeleton import MEDIAPIPE33, mediapipe_to_ntu25
+
+    rng = np.random.default_rng(0)
+    landmarks = rng.normal(size=(4, 33, 3)).astype(np.float32)
+    ntu = mediapipe_to_ntu25(landmarks)
+    assert ntu.shape == (4, 25, 3) and np.isfinite(ntu).all()
+    mp = MEDIAPIPE33.index
+    # a directly mapped joint: left elbow, with x and y flipped and z kept
+    np.testing.assert_allclose(
+        ntu[:, NTU25.index("left_elbow")], landmarks[:, mp("left_elbow")] * [-1, -1, 1]
+    )
+    base = 0.5 * (landmarks[:, mp("left_hip")] + landmarks[:, mp("right_hip")]) * [-1, -1, 1]
+    np.testing.assert_allclose(ntu[:, NTU25.index("spine_base")], base, rtol=1e-6)
+    # a person upright in MediaPipe (head at smaller y, i.e. up in the image) is upright in NTU
+    upright = np.zeros((33, 3), dtype=np.float32)
+    upright[[mp("left_ear"), mp("right_ear")], 1] = -0.6
+    upright[[mp("left_ankle"), mp("right_ankle")], 1] = 0.9
+    out = mediapipe_to_ntu25(upright)
+    assert out[NTU25.index("head"), 1] > 0 > out[NTU25.index("left_ankle"), 1]
+    with pytest.raises(ValueError, match="33, 3"):
+        mediapipe_to_ntu25(np.zeros((25, 3)))

@@ -1,8 +1,8 @@
 """Convert a dataset from its original files to the prepared format (data.npy + json).
 
 Examples:
-  python training/prepare_data.py --dataset ntu60 --src /data/nturgb+d_skeletons --out data/prepared/ntu60
-  python training/prepare_data.py --dataset nw_ucla --src ../shared/data/nw_ucla --out data/prepared/nw_ucla
+  python training/prepare_data.py --dataset ntu60 --src RAW_DIR --out data/prepared/ntu60
+  python training/prepare_data.py --dataset nw_ucla --src ../shared/data/nw_ucla --out prep/ucla
   python training/prepare_data.py --dataset demo --out data/prepared/demo
   python training/prepare_data.py --export-pyskl ntu60.pkl --src data/prepared/ntu60
 """
@@ -14,16 +14,14 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from masksem_core.data.datasets import SPECS  # noqa: E402
-from masksem_core.data.prepare import (  # noqa: E402
+from masksem_core.data.datasets import SPECS
+from masksem_core.data.prepare import (
     PreparationReport,
     prepare_dataset,
     prepare_demo_dataset,
     prepared_to_pyskl,
 )
-from masksem_core.data.sequence import SkeletonFileError  # noqa: E402
+from masksem_core.data.sequence import SkeletonFileError
 
 DATASETS = [*sorted(SPECS), "pyskl", "demo"]
 

@@ -21,10 +21,10 @@ from masksem_core.data.splits import label_fraction_split_name, label_fraction_s
 from masksem_core.data.windows import (
     WINDOW,
     centre_sequence,
+    evaluation_window,
     random_rotation,
     resize_time,
-    test_window,
-    train_window,
+    training_window,
 )
 
 FORMAT_VERSION = 1
@@ -249,9 +249,9 @@ class WindowDataset(Dataset):
         sequence = self.prepared.sequence(index)
         if self.train:
             rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-            window = train_window(sequence, rng, self.window)
+            window = training_window(sequence, rng, self.window)
             if self.rotate:
                 window = random_rotation(window, rng)
         else:
-            window = test_window(sequence, self.window)
+            window = evaluation_window(sequence, self.window)
         return torch.from_numpy(np.ascontiguousarray(window)), self.prepared.samples[index]["label"]

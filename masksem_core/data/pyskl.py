@@ -15,7 +15,7 @@ def read_pyskl(path: str | Path) -> tuple[list[SkeletonSequence], dict[str, list
     path = Path(path)
     try:
         with path.open("rb") as handle:
-            content = pickle.load(handle)  # noqa: S301 - a dataset file the user points us at
+            content = pickle.load(handle)
     except (pickle.UnpicklingError, EOFError) as err:
         raise SkeletonFileError(path, f"not a readable pickle ({err})") from None
     if not isinstance(content, dict) or "annotations" not in content:

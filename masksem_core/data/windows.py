@@ -1,7 +1,7 @@
 """Centring, valid-frame crop + linear resize to the model's window, and random rotation.
 
-``test_window`` is the one deterministic transform shared by evaluation, ONNX parity checks and
-the live recognizer.
+``evaluation_window`` is the one deterministic transform shared by evaluation, ONNX parity
+checks and the live recognizer.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def resize_time(sequence: np.ndarray, start: int, length: int, out_frames: int) 
     return (sequence[:, low] * (1.0 - weight) + sequence[:, high] * weight).astype(np.float32)
 
 
-def test_window(
+def evaluation_window(
     sequence: np.ndarray,
     out_frames: int = WINDOW,
     ratio: float = TEST_RATIO,
@@ -61,7 +61,7 @@ def test_window(
     return resize_time(sequence, (valid - length) // 2, length, out_frames)
 
 
-def train_window(
+def training_window(
     sequence: np.ndarray,
     rng: np.random.Generator,
     out_frames: int = WINDOW,

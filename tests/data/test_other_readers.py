@@ -1,0 +1,108 @@
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from masksem_core.data.gtu import read_gtu
+from masksem_core.data.nw_ucla import read_nw_ucla
+from masksem_core.data.pku import read_pku_clips, read_pku_split_file
+from masksem_core.data.pyskl import read_pyskl
+from masksem_core.data.sequence import SkeletonFileError
+
+
+def test_nw_ucla_file(shared_data):
+    seq = read_nw_ucla(shared_data / "nw_ucla" / "all_sqe" / "a12_s01_e00_v03.json")
+    assert seq.data.shape[0] == 1 and seq.data.shape[2:] == (20, 3)
+    assert (seq.label, seq.subject, seq.view) == (9, 1, 3)
+
+
+def test_gtu_file(shared_data):
+    seq = read_gtu(shared_data / "gtu" / "4" / "movement1.txt")
+    assert seq.label == 3 and seq.data.shape[2:] == (25, 3) and seq.data.shape[0] == 1
+
+
+def test_nw_ucla_bad_files(tmp_path):
+    bad = tmp_path / "a01_s01_e00_v01.json"
+    bad.write_text('{"skeletons": [[[0, 0]]]}')
+    with pytest.raises(SkeletonFileError, match="expected \\(T, 20, 3\\)"):
+        read_nw_ucla(bad)
+    bad.write_text('{"skeletons": ')
+    with pytest.raises(SkeletonFileError, match="a01_s01_e00_v01.json:1: invalid json"):
+        read_nw_ucla(bad)
+    bad.write_text(json.dumps({"skeletons": [[[float("nan"), 0, 0]] * 20]}).replace("NaN", "NaN"))
+    with pytest.raises(SkeletonFileError, match="non-finite"):
+        read_nw_ucla(bad)
+    with pytest.raises(SkeletonFileError, match="unknown NW-UCLA action a07"):
+        read_nw_ucla(tmp_path / "a07_s01_e00_v01.json")
+
+
+def test_gtu_bad_files(tmp_path):
+    folder = tmp_path / "3"
+    folder.mkdir()
+    path = folder / "movement1.txt"
+    path.write_text("0 0 1\n" * 24)
+    with pytest.raises(SkeletonFileError, match="movement1.txt:24: 24 joint lines"):
+        read_gtu(path)
+    path.write_text("0 0 1\n" * 10 + "0 x 1\n" + "0 0 1\n" * 14)
+    with pytest.raises(SkeletonFileError, match="movement1.txt:11: non-numeric"):
+        read_gtu(path)
+    path.write_text("0 0 1\n" * 12 + "0 nan 1\n" + "0 0 1\n" * 12)
+    with pytest.raises(SkeletonFileError, match="movement1.txt:13: non-finite"):
+        read_gtu(path)
+    path.write_text("")
+    with pytest.raises(SkeletonFileError, match="empty file"):
+        read_gtu(path)
+
+
+def _pku_tree(tmp_path):
+    (tmp_path / "skeleton").mkdir()
+    (tmp_path / "label").mkdir()
+    rng = np.random.default_rng(0)
+    for video in ("0002-L", "0002-M", "0003-R"):
+        frames = rng.normal(size=(40, 150))
+        frames[:, 75:] = 0  # one person
+        np.savetxt(tmp_path / "skeleton" / f"{video}.txt", frames, fmt="%.5f")
+        (tmp_path / "label" / f"{video}.txt").write_text("3,0,12,1\n7,15,39,2\n")
+    (tmp_path / "cross-subject.txt").write_text(
+        "Training videos: \n0002-L, 0002-M\nValidataion videos: \n0003-R\n"
+    )
+    (tmp_path / "cross-view.txt").write_text(
+        "Training videos: \n0002-M, 0003-R\nValidataion videos: \n0002-L\n"
+    )
+    return tmp_path
+
+
+def test_pku_clips_and_published_split_files(tmp_path):
+    root = _pku_tree(tmp_path)
+    clips = read_pku_clips(root / "skeleton" / "0002-L.txt", root / "label" / "0002-L.txt")
+    assert [(c.label, c.frames) for c in clips] == [(2, 12), (6, 24)]
+    assert clips[0].data.shape == (2, 12, 25, 3) and not clips[0].data[1].any()
+    assert read_pku_split_file(root / "cross-subject.txt") == {
+        "train": {"0002-L", "0002-M"},
+        "test": {"0003-R"},
+    }
+
+
+def test_pku_bad_rows(tmp_path):
+    root = _pku_tree(tmp_path)
+    (root / "label" / "0002-L.txt").write_text("3,0,99,1\n")
+    with pytest.raises(SkeletonFileError, match="0002-L.txt:1: clip \\[0, 99\\) outside"):
+        read_pku_clips(root / "skeleton" / "0002-L.txt", root / "label" / "0002-L.txt")
+    (root / "skeleton" / "0002-M.txt").write_text("1 2 3\n")
+    with pytest.raises(SkeletonFileError, match="0002-M.txt:1: expected 150 numbers"):
+        read_pku_clips(root / "skeleton" / "0002-M.txt", root / "label" / "0002-M.txt")
+
+
+def test_pyskl_malformed(tmp_path):
+    path = tmp_path / "x.pkl"
+    path.write_bytes(b"not a pickle")
+    with pytest.raises(SkeletonFileError, match="x.pkl: not a readable pickle"):
+        read_pyskl(path)
+    path.write_bytes(
+        pickle.dumps(
+            {"annotations": [{"frame_dir": "a", "label": 0, "keypoint": np.zeros((5, 25, 3))}]}
+        )
+    )
+    with pytest.raises(SkeletonFileError, match="expected \\(M, T, V, C\\)"):
+        read_pyskl(path)
