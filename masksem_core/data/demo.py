@@ -100,7 +100,7 @@ def _pose(
 
 
 def generate_demo_sequence(label: int, rng: np.random.Generator) -> SkeletonSequence:
-    """One synthetic (2, T, 25, 3) sample of class ``label`` (second body absent)."""
+    """One synthetic single-person (1, T, 25, 3) sample of class ``label``."""
     motions = DEMO_ACTIONS[DEMO_CLASS_NAMES[label]]
     frames = int(rng.integers(60, 151))
     scale = rng.uniform(0.85, 1.15) * np.array([rng.uniform(0.9, 1.1), 1.0, 1.0])
@@ -112,8 +112,7 @@ def generate_demo_sequence(label: int, rng: np.random.Generator) -> SkeletonSequ
     view = rotation_matrix(np.array([rng.uniform(-0.2, 0.2), rng.uniform(-0.8, 0.8), 0.0]))
     position = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.2, 0.2), rng.uniform(2.5, 3.5)])
     poses = poses @ view.T + position + rng.normal(0, 0.008, size=poses.shape)
-    data = np.zeros((2, frames, 25, 3), dtype=np.float32)
-    data[0] = poses
+    data = poses[None].astype(np.float32)
     return SkeletonSequence(
         name=f"demo_c{label:02d}", label=label, data=data, subject=int(rng.integers(1, 11))
     )

@@ -177,7 +177,7 @@ def prepare_demo_dataset(
         generate_demo_dataset(samples_per_class, seed),
         demo_splits,
         meta,
-        2,
+        1,
         NTU25.num_joints,
         centre_joint=NTU25.index(NTU25.centre_joint),
         overwrite=overwrite,

@@ -14,7 +14,9 @@ class LinearProbeHead(nn.Module):
 
     def __init__(self, dim: int, num_classes: int) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm1d(dim, affine=False)
+        # the encoder is frozen, so features are stationary: a cumulative average of the batch
+        # statistics (momentum=None) is the exact running estimate, however few steps there are
+        self.norm = nn.BatchNorm1d(dim, affine=False, momentum=None)
         self.fc = nn.Linear(dim, num_classes)
         nn.init.trunc_normal_(self.fc.weight, std=0.01)
         nn.init.zeros_(self.fc.bias)

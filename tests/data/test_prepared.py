@@ -17,7 +17,7 @@ def demo_dir(tmp_path_factory):
 
 def test_demo_dataset_prepared_format(demo_dir):
     prepared = PreparedData(demo_dir)
-    assert prepared.data.shape == (60, 2, 300, 25, 3)
+    assert prepared.data.shape == (60, 1, 300, 25, 3)
     assert isinstance(prepared.data, np.memmap)
     assert prepared.class_names == list(DEMO_CLASS_NAMES)
     assert prepared.meta["synthetic"] is True
@@ -33,7 +33,7 @@ def test_window_dataset_train_random_test_deterministic(demo_dir):
     train = WindowDataset(prepared, "xsub_train", train=True)
     test = WindowDataset(prepared, "xsub_test", train=False)
     x, y = train[0]
-    assert x.shape == (2, 120, 25, 3) and x.dtype == torch.float32 and isinstance(y, int)
+    assert x.shape == (1, 120, 25, 3) and x.dtype == torch.float32 and isinstance(y, int)
     torch.manual_seed(0)
     a = train[0][0]
     torch.manual_seed(0)

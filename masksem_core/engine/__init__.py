@@ -1,0 +1,1 @@
+"""Training engine shared by the scripts: config, distribution, schedules, checkpoints, loops."""

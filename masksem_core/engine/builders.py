@@ -1,0 +1,153 @@
+"""Models, datasets and loaders built from a config (the one place that reads those sections)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Sampler
+from torch.utils.data.distributed import DistributedSampler
+
+from masksem_core.data.prepare import prepare_demo_dataset
+from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.engine.distributed import DistributedContext
+from masksem_core.model import ActionClassifier, FineTuneHead, LinearProbeHead, SkeletonEncoder
+from masksem_core.pretraining import MaskSem, MaskSemConfig
+from masksem_core.skeleton import get_layout
+
+ENCODER_KEYS = ("dim", "depth", "heads", "mlp_dim", "segment_length")
+
+
+def build_encoder(
+    model_cfg: dict, num_joints: int, window: int, drop_path: float = 0.0
+) -> SkeletonEncoder:
+    return SkeletonEncoder(
+        num_joints,
+        in_channels=3,
+        window=window,
+        segment_length=model_cfg["segment_length"],
+        dim=model_cfg["dim"],
+        depth=model_cfg["depth"],
+        num_heads=model_cfg["heads"],
+        mlp_dim=model_cfg["mlp_dim"],
+        drop_path=drop_path,
+    )
+
+
+def build_pretrainer(config: dict, layout_name: str) -> MaskSem:
+    model_cfg = config["model"]
+    layout = get_layout(layout_name)
+    encoder = build_encoder(model_cfg, layout.num_joints, config["data"]["window"])
+    return MaskSem(
+        encoder,
+        layout,
+        MaskSemConfig.from_dict(config["pretraining"]),
+        decoder_dim=model_cfg["decoder_dim"],
+        decoder_depth=model_cfg["decoder_depth"],
+        decoder_heads=model_cfg["decoder_heads"],
+        decoder_mlp_dim=model_cfg["decoder_mlp_dim"],
+    )
+
+
+def build_classifier(
+    model_cfg: dict,
+    num_joints: int,
+    window: int,
+    num_classes: int,
+    head: str,
+    drop_path: float = 0.0,
+    head_dropout: float = 0.0,
+) -> ActionClassifier:
+    encoder = build_encoder(model_cfg, num_joints, window, drop_path)
+    if head == "linear":
+        return ActionClassifier(encoder, LinearProbeHead(encoder.dim, num_classes))
+    if head == "mlp":
+        return ActionClassifier(
+            encoder, FineTuneHead(encoder.dim, num_classes, dropout=head_dropout)
+        )
+    raise ValueError(f"unknown head {head!r}; choose linear or mlp")
+
+
+def open_dataset(data_cfg: dict, context: DistributedContext) -> PreparedData:
+    """Open the prepared dataset; the synthetic demo data is generated on first use."""
+    root = Path(data_cfg["root"])
+    if data_cfg.get("dataset") == "demo" and not (root / "meta.json").is_file():
+        if context.is_main:
+            print(f"generating the synthetic demo dataset in {root} (first run only)")
+            prepare_demo_dataset(
+                root, data_cfg.get("demo_samples_per_class", 60), overwrite=root.exists()
+            )
+        if context.enabled:
+            dist.barrier()
+    return PreparedData(root)
+
+
+class ShardSampler(Sampler[int]):
+    """Evaluation sampler: rank r takes items r, r + W, r + 2W, … — every item exactly once."""
+
+    def __init__(self, length: int, context: DistributedContext) -> None:
+        self.indices = list(range(context.rank, length, context.world_size))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def per_rank_batch(total: int, context: DistributedContext) -> int:
+    if total % context.world_size:
+        raise ValueError(
+            f"total batch size {total} is not divisible by {context.world_size} "
+            "processes; change the batch_size setting"
+        )
+    return total // context.world_size
+
+
+def train_loader(
+    dataset: WindowDataset, total_batch: int, context: DistributedContext, workers: int, seed: int
+) -> tuple[DataLoader, DistributedSampler]:
+    sampler = DistributedSampler(
+        dataset,
+        num_replicas=context.world_size,
+        rank=context.rank,
+        shuffle=True,
+        seed=seed,
+        drop_last=True,
+    )
+    batch = min(per_rank_batch(total_batch, context), len(sampler))
+    loader = DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=sampler,
+        num_workers=workers,
+        drop_last=True,
+        pin_memory=context.device.type == "cuda",
+        persistent_workers=False,
+    )
+    return loader, sampler
+
+
+def eval_loader(
+    dataset: WindowDataset, total_batch: int, context: DistributedContext, workers: int
+) -> DataLoader:
+    return DataLoader(
+        dataset,
+        batch_size=per_rank_batch(total_batch, context),
+        sampler=ShardSampler(len(dataset), context),
+        num_workers=workers,
+        pin_memory=context.device.type == "cuda",
+    )
+
+
+def autocast(precision: str, device: torch.device) -> torch.autocast:
+    """bf16/fp16 autocast where asked for (``auto``: bf16 on a CUDA GPU that supports it)."""
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("fp16 autocast needs a CUDA device; use bf16 or fp32 on CPU")
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast(device.type, dtype=dtype, enabled=precision != "fp32")

@@ -1,0 +1,179 @@
+"""Self-supervised pretraining with the MaskSem objective (paper §III, §IV-B)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from masksem_core.data.prepared import WindowDataset
+from masksem_core.engine.builders import autocast, build_pretrainer, open_dataset, train_loader
+from masksem_core.engine.checkpoint import (
+    capture_rng_state,
+    load_checkpoint,
+    load_state_strict,
+    restore_rng_state,
+    save_checkpoint,
+)
+from masksem_core.engine.distributed import (
+    DistributedContext,
+    all_gather_objects,
+    replicas_in_sync,
+)
+from masksem_core.engine.loops import (
+    TensorBoardLogger,
+    check_finite_loss,
+    optimisation_step,
+    progress,
+    write_json,
+)
+from masksem_core.engine.schedule import parameter_groups, warmup_cosine_scheduler
+from masksem_core.pretraining import average_motion_reference
+
+
+def stage_dir(config: dict, stage: str) -> Path:
+    return Path(config["output_dir"]) / stage
+
+
+def compute_reference(
+    dataset: WindowDataset, batch_size: int, workers: int, context: DistributedContext
+) -> torch.Tensor:
+    """S̄ over the training split's deterministic windows (eq. 2); identical on every rank."""
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, shuffle=False)
+    batches = (x for x, _ in progress(loader, context, "average motion S̄"))
+    return average_motion_reference(batches)
+
+
+def run_pretraining(config: dict, context: DistributedContext, resume: str | None = None) -> Path:
+    """Pretrain and return the path of the final checkpoint (``<output_dir>/pretrain/last.pt``)."""
+    data_cfg, train_cfg = config["data"], config["pretrain"]
+    out = stage_dir(config, "pretrain")
+    torch.manual_seed(config["seed"] + context.rank)
+    prepared = open_dataset(data_cfg, context)
+    layout = prepared.meta["layout"]
+    model = build_pretrainer(config, layout).to(context.device)
+    train_set = WindowDataset(
+        prepared, data_cfg["train_split"], train=True, window=data_cfg["window"]
+    )
+    loader, sampler = train_loader(
+        train_set, train_cfg["batch_size"], context, data_cfg["num_workers"], config["seed"]
+    )
+    steps_per_epoch = len(loader)
+    total_steps = train_cfg["epochs"] * steps_per_epoch
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, train_cfg["weight_decay"]),
+        lr=train_cfg["lr"],
+        betas=tuple(train_cfg["betas"]),
+    )
+    scheduler = warmup_cosine_scheduler(
+        optimizer,
+        train_cfg["warmup_epochs"] * steps_per_epoch,
+        total_steps,
+        train_cfg["lr"],
+        train_cfg["min_lr"],
+    )
+    scaler = torch.amp.GradScaler(context.device.type, enabled=config["precision"] == "fp16")
+    start_epoch, history = 0, []
+    last = out / "last.pt"
+    if resume:
+        path = last if resume == "auto" else Path(resume)
+        state = load_checkpoint(path)
+        load_state_strict(model, state["model"], f"checkpoint {path}")
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        start_epoch, history = state["epoch"], list(state["history"])
+        restore_rng_state(state["rng"][context.rank % len(state["rng"])])
+        if context.is_main:
+            print(f"resumed from {path} at epoch {start_epoch}")
+    elif model.config.masking == "semantic" and model.config.reference == "dataset":
+        reference_set = WindowDataset(
+            prepared, data_cfg["train_split"], train=False, window=data_cfg["window"]
+        )
+        model.set_reference(
+            compute_reference(
+                reference_set, train_cfg["batch_size"], data_cfg["num_workers"], context
+            ).to(context.device)
+        )
+    wrapped = (
+        DistributedDataParallel(
+            model, device_ids=[context.local_rank] if context.device.type == "cuda" else None
+        )
+        if context.enabled
+        else model
+    )
+    logger = TensorBoardLogger(out / "tb", context)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    started = time.perf_counter()
+    for epoch in range(start_epoch, train_cfg["epochs"]):
+        sampler.set_epoch(epoch)
+        wrapped.train()
+        totals: dict[str, float] = {}
+        bar = progress(
+            loader, context, f"pretrain {epoch + 1}/{train_cfg['epochs']}", total=steps_per_epoch
+        )
+        for step, (x, _) in enumerate(bar):
+            x = x.to(context.device, non_blocking=True)
+            with autocast(config["precision"], context.device):
+                loss, stats = wrapped(x)
+            check_finite_loss(loss, epoch, step)
+            optimisation_step(
+                loss, optimizer, scheduler, scaler, train_cfg.get("clip_grad"), trainable
+            )
+            model.update_offline_encoder()
+            values = {"loss": loss.item(), **{k: v.item() for k, v in stats.items()}}
+            for key, value in values.items():
+                totals[key] = totals.get(key, 0.0) + value
+            global_step = epoch * steps_per_epoch + step
+            if global_step % config["log_every"] == 0:
+                logger.scalars(
+                    {**values, "lr": optimizer.param_groups[0]["lr"]}, global_step, "pretrain"
+                )
+        means = {k: v / steps_per_epoch for k, v in totals.items()}
+        history.append({"epoch": epoch + 1, **means})
+        if context.is_main:
+            print(f"pretrain epoch {epoch + 1}/{train_cfg['epochs']}: loss {means['loss']:.6f}")
+        rng_states = all_gather_objects(capture_rng_state(), context)
+        if context.is_main:
+            save_checkpoint(
+                last,
+                {
+                    "kind": "pretrain",
+                    "config": config,
+                    "layout": layout,
+                    "class_names": prepared.class_names,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "rng": rng_states,
+                },
+            )
+    in_sync = replicas_in_sync(model, context)
+    if context.is_main:
+        write_json(
+            out / "summary.json",
+            {
+                "experiment": config["experiment"],
+                "stage": "pretrain",
+                "epochs": train_cfg["epochs"],
+                "history": history,
+                "checkpoint": str(last),
+                "world_size": context.world_size,
+                "replicas_in_sync": in_sync,
+                "wall_seconds": time.perf_counter() - started,
+            },
+        )
+        print(
+            f"pretraining done: {last} (replicas in sync across {context.world_size} "
+            f"process(es): {in_sync})"
+        )
+    logger.close()
+    if not in_sync:
+        raise RuntimeError("DDP replicas diverged: parameters differ across ranks")
+    return last

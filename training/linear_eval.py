@@ -1,0 +1,32 @@
+"""Linear evaluation: a BatchNorm + linear head on the frozen pretrained encoder.
+
+Reports test top-1/top-5 every epoch and writes <output_dir>/linear/summary.json.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from masksem_core.engine.classify_run import run_classification
+from masksem_core.engine.cli import base_parser, run_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser("training/linear_eval.py", __doc__)
+    parser.add_argument(
+        "--init",
+        metavar="CHECKPOINT",
+        help="pretraining checkpoint (default: <output_dir>/pretrain/last.pt)",
+    )
+    args = parser.parse_args(argv)
+
+    def body(config, context):
+        init = args.init or str(Path(config["output_dir"]) / "pretrain" / "last.pt")
+        run_classification(config, context, "linear", init=init, resume=args.resume)
+
+    return run_main(args, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

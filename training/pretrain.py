@@ -1,0 +1,45 @@
+"""Self-supervised MaskSem pretraining, then (by default for the demo) linear evaluation.
+
+With no arguments this runs the demo experiment end to end on synthetic data: pretraining,
+then a linear probe on the frozen encoder, printing top-1/top-5 accuracy.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from masksem_core.engine.classify_run import run_classification
+from masksem_core.engine.cli import base_parser, run_main
+from masksem_core.engine.pretrain_run import run_pretraining
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = base_parser("training/pretrain.py", __doc__)
+    parser.add_argument(
+        "--linear-eval",
+        dest="linear_eval",
+        action="store_true",
+        default=None,
+        help="run linear evaluation after pretraining (default: the config's "
+        "pretrain.then_linear_eval)",
+    )
+    parser.add_argument(
+        "--no-linear-eval", dest="linear_eval", action="store_false", help="stop after pretraining"
+    )
+    args = parser.parse_args(argv)
+
+    def body(config, context):
+        checkpoint = run_pretraining(config, context, resume=args.resume)
+        then_linear = (
+            config["pretrain"].get("then_linear_eval", False)
+            if args.linear_eval is None
+            else args.linear_eval
+        )
+        if then_linear:
+            run_classification(config, context, "linear", init=str(checkpoint))
+
+    return run_main(args, body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
