@@ -211,14 +211,18 @@ class PreparedData:
         """One stored sample trimmed to its frames: (M, frames, V, C)."""
         return np.asarray(self.data[index, :, : self.samples[index]["frames"]], dtype=np.float32)
 
-    def add_label_fraction_split(self, split: str, fraction: float, seed: int) -> str:
-        """Create (or reuse) a class-stratified seeded subset of ``split``, saved to splits.json."""
+    def add_label_fraction_split(
+        self, split: str, fraction: float, seed: int, save: bool = True
+    ) -> str:
+        """Create (or reuse) a class-stratified seeded subset of ``split``; ``save`` writes it to
+        splits.json (only one process of a distributed run should)."""
         name = label_fraction_split_name(split, fraction, seed)
         if name not in self.splits:
             self.splits[name] = label_fraction_subset(
                 self.labels, self.split_indices(split), fraction, seed
             )
-            write_json_atomic(self.root / "splits.json", self.splits)
+            if save:
+                write_json_atomic(self.root / "splits.json", self.splits)
         return name
 
 

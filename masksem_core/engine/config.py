@@ -46,6 +46,17 @@ def load_config(name_or_path: str | Path) -> dict:
     return content
 
 
+def parse_value(raw: str) -> object:
+    """YAML scalar parsing, plus numbers YAML 1.1 leaves as strings (``5e-4``)."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
     """Apply ``key.sub=value`` strings (values parsed as YAML); unknown keys are errors."""
     config = copy.deepcopy(config)
@@ -67,5 +78,5 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
             raise ValueError(
                 f"override {item!r}: unknown key {dotted}; known at this level: {sorted(node)}"
             )
-        node[keys[-1]] = yaml.safe_load(raw)
+        node[keys[-1]] = parse_value(raw)
     return config

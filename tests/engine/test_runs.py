@@ -1,0 +1,120 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from masksem_core.engine.classify_run import run_classification
+from masksem_core.engine.distributed import setup_distributed
+from masksem_core.engine.pretrain_run import run_pretraining
+from tests.engine.conftest import tiny_overrides
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
+    context = setup_distributed("cpu")
+    checkpoint = run_pretraining(tiny_config, context)
+    state = load_checkpoint(checkpoint)
+    assert state["kind"] == "pretrain" and state["epoch"] == 2
+    assert state["model"]["reference_ready"].item()  # S̄ computed and stored
+    assert any(k.startswith("offline_encoder.") for k in state["model"])
+    summary = run_classification(tiny_config, context, "linear", init=str(checkpoint))
+    assert summary["test_samples"] == summary["unique_test_samples"] > 0
+    assert 0.0 <= summary["last_epoch"]["top1"] <= summary["last_epoch"]["top5"] <= 100.0
+    linear = load_checkpoint(Path(tiny_config["output_dir"]) / "linear" / "last.pt")
+    for name, value in state["model"].items():
+        if name.startswith("encoder."):  # the frozen encoder is untouched
+            assert torch.equal(linear["model"][name], value), name
+    tiny_config["finetune"]["label_fraction"] = 0.5
+    tiny_config["finetune"]["label_seed"] = 1
+    fine = run_classification(tiny_config, context, "finetune", init=str(checkpoint))
+    assert fine["train_split"] == "xsub_train_50pct_seed1"
+    assert (Path(tiny_config["output_dir"]) / "finetune_50pct_seed1" / "summary.json").is_file()
+
+
+def test_checkpoint_with_wrong_layout_or_missing_keys_is_refused(tiny_config, tmp_path):
+    context = setup_distributed("cpu")
+    tiny_config["pretrain"]["epochs"] = 1
+    checkpoint = run_pretraining(tiny_config, context)
+    state = load_checkpoint(checkpoint)
+    state["model"] = {k: v for k, v in state["model"].items() if "blocks.0.mlp" not in k}
+    broken = save_checkpoint(tmp_path / "broken.pt", state)
+    with pytest.raises(CheckpointError, match="missing keys .*blocks.0.mlp"):
+        run_classification(tiny_config, context, "linear", init=str(broken))
+    wide = dict(tiny_config, model={**tiny_config["model"], "dim": 64})
+    state = load_checkpoint(checkpoint)
+    state["config"] = wide
+    mismatched = save_checkpoint(tmp_path / "wide.pt", state)
+    with pytest.raises(CheckpointError, match="shape mismatches"):
+        run_classification(tiny_config, context, "linear", init=str(mismatched))
+    with pytest.raises(CheckpointError, match="does not exist"):
+        run_classification(tiny_config, context, "linear", init=str(tmp_path / "none.pt"))
+
+
+def test_resume_gives_identical_weights(tiny_config, tmp_path):
+    context = setup_distributed("cpu")
+    straight = dict(tiny_config, output_dir=str(tmp_path / "straight"))
+    run_pretraining(straight, context)
+    split = dict(tiny_config, output_dir=str(tmp_path / "split"))
+    first_ckpt = _pretrain_one_epoch_of_two(split, context)
+    assert load_checkpoint(first_ckpt)["epoch"] == 1
+    run_pretraining(split, context, resume="auto")
+    a = load_checkpoint(Path(straight["output_dir"]) / "pretrain" / "last.pt")["model"]
+    b = load_checkpoint(Path(split["output_dir"]) / "pretrain" / "last.pt")["model"]
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def _pretrain_one_epoch_of_two(config, context):
+    """Interrupt a 2-epoch run after its first epoch, as a crash would."""
+    import masksem_core.engine.pretrain_run as run
+
+    original = run.save_checkpoint
+
+    class StopError(Exception):
+        pass
+
+    def save_then_stop(path, content):
+        original(path, content)
+        raise StopError
+
+    run.save_checkpoint = save_then_stop
+    try:
+        with pytest.raises(StopError):
+            run.run_pretraining(config, context)
+    finally:
+        run.save_checkpoint = original
+    return Path(config["output_dir"]) / "pretrain" / "last.pt"
+
+
+@pytest.mark.slow
+def test_two_process_ddp_with_gloo(demo_root, tmp_path):
+    out = tmp_path / "ddp"
+    overrides = [*tiny_overrides(demo_root, out), "pretrain.epochs=1", "pretrain.batch_size=8"]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(REPO / "training" / "pretrain.py"),
+        "--device",
+        "cpu",
+        *overrides,
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    pretrain = json.loads((out / "pretrain" / "summary.json").read_text())
+    assert pretrain["world_size"] == 2 and pretrain["replicas_in_sync"] is True
+    linear = json.loads((out / "linear" / "summary.json").read_text())
+    test_size = len(json.loads((demo_root / "splits.json").read_text())["xsub_test"])
+    assert linear["world_size"] == 2
+    assert linear["test_samples"] == linear["unique_test_samples"] == test_size
