@@ -21,6 +21,10 @@ class LinearProbeHead(nn.Module):
         nn.init.trunc_normal_(self.fc.weight, std=0.01)
         nn.init.zeros_(self.fc.bias)
 
+    @property
+    def num_classes(self) -> int:
+        return self.fc.out_features
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.fc(self.norm(features.mean(dim=(1, 2, 3))))  # (B, M, Te, V, D) → (B, K)
 
@@ -45,6 +49,10 @@ class FineTuneHead(nn.Module):
                 nn.init.trunc_normal_(m.weight, std=0.02)
                 nn.init.zeros_(m.bias)
 
+    @property
+    def num_classes(self) -> int:
+        return self.mlp[-1].out_features
+
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.mlp(self.norm(features.mean(dim=(1, 2, 3))))  # (B, M, Te, V, D) → (B, K)
 
@@ -56,6 +64,10 @@ class ActionClassifier(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.head = head
+
+    @property
+    def num_classes(self) -> int:
+        return self.head.num_classes
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Dense encoder features per body: (B, M, T, V, C) → (B, M, Te, V, D)."""

@@ -11,7 +11,7 @@ from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint, sav
 from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.pretrain_run import run_pretraining
-from tests.engine.conftest import tiny_overrides
+from tests.conftest import tiny_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 

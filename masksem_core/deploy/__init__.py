@@ -1,0 +1,1 @@
+"""Deployment: ONNX export with parity checks, the ONNX Runtime session, live-stream logic."""

@@ -1,0 +1,96 @@
+"""From a classifier checkpoint to a checked ONNX file (used by training/export_onnx.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.deploy.onnx_export import NORMALISATION, check_parity, export_classifier
+from masksem_core.deploy.quantise import quantise_dynamic_int8
+from masksem_core.deploy.session import ActionSession
+from masksem_core.engine.builders import build_classifier
+from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint, load_state_strict
+from masksem_core.model import ActionClassifier
+from masksem_core.skeleton import get_layout
+
+
+def classifier_from_checkpoint(path: str | Path) -> tuple[ActionClassifier, dict]:
+    """Rebuild the encoder + head of a linear-eval or fine-tune checkpoint."""
+    state = load_checkpoint(path)
+    if state.get("kind") not in ("linear", "finetune"):
+        raise CheckpointError(
+            f"{path} is a {state.get('kind')!r} checkpoint; export needs a "
+            "classifier from training/linear_eval.py or training/finetune.py"
+        )
+    config = state["config"]
+    layout = get_layout(state["layout"])
+    model = build_classifier(
+        config["model"],
+        layout.num_joints,
+        config["data"]["window"],
+        len(state["class_names"]),
+        head=state["head"],
+    )
+    load_state_strict(model, state["model"], f"checkpoint {path}")
+    return model.eval(), state
+
+
+def real_windows(data_root: str | Path, split: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``count`` deterministic test windows (B, M, T, V, C) and labels of a split."""
+    dataset = WindowDataset(PreparedData(data_root), split, train=False)
+    picks = np.linspace(0, len(dataset) - 1, min(count, len(dataset))).astype(int)
+    items = [dataset[int(i)] for i in picks]
+    return np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
+
+
+def export_checkpoint(
+    checkpoint: str | Path,
+    out: str | Path,
+    data_root: str | Path | None = None,
+    split: str | None = None,
+    parity_windows: int = 16,
+    int8: bool = False,
+) -> dict:
+    """Export, then check parity on random and real windows; optionally add an int8 variant."""
+    model, state = classifier_from_checkpoint(checkpoint)
+    config = state["config"]
+    metadata = {
+        "class_names": list(state["class_names"]),
+        "layout": state["layout"],
+        "window": config["data"]["window"],
+        "segment_length": config["model"]["segment_length"],
+        "normalisation": NORMALISATION,
+        "dataset": config["data"].get("dataset", "unknown"),
+        "experiment": config.get("experiment", ""),
+        "source_checkpoint": Path(checkpoint).name,
+        "producer": "masksem",
+        "precision": "fp32",
+    }
+    out = export_classifier(model, out, metadata)
+    session = ActionSession(out)
+    enc = model.encoder
+    rng = np.random.default_rng(0)
+    random = (rng.normal(size=(4, 2, enc.window, enc.num_joints, enc.in_channels)) * 0.3).astype(
+        np.float32
+    )
+    report = {"onnx": str(out), "random": check_parity(model, session, random)}
+    windows, labels = real_windows(
+        data_root or config["data"]["root"], split or config["data"]["test_split"], parity_windows
+    )
+    report["real"] = check_parity(model, session, windows)
+    fp32_pred = session.logits(windows).argmax(1)
+    report["real"]["accuracy"] = float((fp32_pred == labels).mean())
+    if int8:
+        int8_path = quantise_dynamic_int8(out, Path(out).with_suffix(".int8.onnx"))
+        int8_pred = ActionSession(int8_path).logits(windows).argmax(1)
+        report["int8"] = {
+            "onnx": str(int8_path),
+            "agreement_with_fp32": float((int8_pred == fp32_pred).mean()),
+            "accuracy": float((int8_pred == labels).mean()),
+        }
+    with torch.no_grad():
+        report["parameters"] = sum(p.numel() for p in model.parameters())
+    return report

@@ -1,0 +1,132 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from masksem_core.data.gtu import read_gtu
+from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.deploy.export_checkpoint import export_checkpoint
+from masksem_core.deploy.onnx_export import ParityError, check_parity, export_classifier
+from masksem_core.deploy.preprocess import inference_window
+from masksem_core.deploy.quantise import quantise_dynamic_int8
+from masksem_core.deploy.session import ActionSession, ModelFileError, choose_providers
+from masksem_core.engine.classify_run import run_classification
+from masksem_core.engine.distributed import setup_distributed
+from masksem_core.engine.pretrain_run import run_pretraining
+from masksem_core.model import ActionClassifier, FineTuneHead, LinearProbeHead
+from tests.conftest import tiny_encoder
+
+META = {"class_names": ["a", "b", "c"], "layout": "ntu25", "window": 16, "segment_length": 4}
+
+
+def tiny_classifier(head=LinearProbeHead):
+    enc = tiny_encoder(25)
+    return ActionClassifier(enc, head(enc.dim, 3)).eval()
+
+
+@pytest.mark.parametrize("head", [LinearProbeHead, FineTuneHead])
+def test_random_weights_parity_with_dynamic_batch_and_bodies(tmp_path, head):
+    model = tiny_classifier(head)
+    path = export_classifier(model, tmp_path / "m.onnx", META)
+    session = ActionSession(path)
+    assert session.provider == "CPUExecutionProvider"
+    for batch, bodies in ((1, 1), (3, 2)):
+        x = np.random.default_rng(batch).normal(size=(batch, bodies, 16, 25, 3)).astype(np.float32)
+        report = check_parity(model, session, x)
+        assert report["max_abs_diff"] <= 1e-4 and report["same_argmax"]
+    graph = onnx.load(str(path))
+    assert graph.opset_import[0].version >= 17
+    meta = {p.key: p.value for p in graph.metadata_props}
+    assert json.loads(meta["class_names"]) == ["a", "b", "c"] and meta["window"] == "16"
+    dims = graph.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param and dims[1].dim_param  # B and M dynamic
+
+
+def test_parity_failure_is_loud(tmp_path):
+    model = tiny_classifier()
+    session = ActionSession(export_classifier(model, tmp_path / "m.onnx", META))
+    with torch.no_grad():
+        model.head.fc.bias.add_(1.0)  # the PyTorch model drifts from the exported graph
+    x = np.zeros((1, 1, 16, 25, 3), dtype=np.float32)
+    with pytest.raises(ParityError, match="does not match PyTorch"):
+        check_parity(model, session, x)
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist; export one"):
+        ActionSession(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not a protobuf \x00\xff")
+    with pytest.raises(ModelFileError, match="junk.onnx is not an ONNX model"):
+        ActionSession(junk)
+    wrong = export_classifier(
+        tiny_classifier(), tmp_path / "wrong.onnx", {**META, "class_names": ["a", "b"]}
+    )
+    with pytest.raises(ModelFileError, match="outputs 3 classes but its metadata lists 2"):
+        ActionSession(wrong)
+    bare = export_classifier(tiny_classifier(), tmp_path / "bare.onnx", {})
+    with pytest.raises(ModelFileError, match="lacks MaskSem metadata"):
+        ActionSession(bare)
+
+
+def test_session_input_validation(tmp_path):
+    session = ActionSession(export_classifier(tiny_classifier(), tmp_path / "m.onnx", META))
+    with pytest.raises(
+        ValueError, match=r"expected input \(B, M, 16, 25, 3\), got \(1, 16, 25, 3\)"
+    ):
+        session.logits(np.zeros((1, 16, 25, 3), dtype=np.float32))
+    x = np.zeros((1, 1, 16, 25, 3), dtype=np.float32)
+    x[0, 0, 3, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        session.logits(x)
+    with pytest.raises(ValueError, match="float32"):
+        session.logits(np.zeros((1, 1, 16, 25, 3), dtype=np.int32))
+    probabilities = session.probabilities(np.zeros((2, 1, 16, 25, 3), dtype=np.float64))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="not available"):
+        choose_providers(["NoSuchExecutionProvider"])
+
+
+def test_int8_variant_keeps_metadata_and_mostly_agrees(tmp_path):
+    model = tiny_classifier()
+    fp32 = export_classifier(model, tmp_path / "m.onnx", META)
+    int8 = quantise_dynamic_int8(fp32, tmp_path / "m.int8.onnx")
+    session = ActionSession(int8)
+    assert session.info.metadata["precision"] == "int8-dynamic"
+    x = np.random.default_rng(0).normal(size=(8, 1, 16, 25, 3)).astype(np.float32)
+    diff = np.abs(session.logits(x) - ActionSession(fp32).logits(x)).max()
+    assert 0 < diff < 0.5
+
+
+def test_inference_window_is_the_training_evaluation_transform(shared_data, tmp_path):
+    from masksem_core.data.prepare import prepare_dataset
+
+    report = prepare_dataset("gtu", shared_data / "gtu", tmp_path / "gtu", progress=False)
+    prepared = PreparedData(report.out_dir)
+    dataset = WindowDataset(prepared, "stratified_test", train=False)
+    index = dataset.indices[0]
+    name = prepared.samples[index]["name"]
+    raw = read_gtu(shared_data / "gtu" / f"{name}.txt").data
+    np.testing.assert_allclose(inference_window(raw, "ntu25"), dataset[0][0].numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected a \(M, T, 25, 3\) sequence"):
+        inference_window(raw[:, :, :20], "ntu25")
+
+
+def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
+    context = setup_distributed("cpu")
+    checkpoint = run_pretraining(tiny_config, context)
+    run_classification(tiny_config, context, "linear", init=str(checkpoint))
+    linear = Path(tiny_config["output_dir"]) / "linear" / "last.pt"
+    report = export_checkpoint(
+        linear, Path(tiny_config["output_dir"]) / "m.onnx", int8=True, parity_windows=8
+    )
+    assert report["real"]["max_abs_diff"] <= 1e-4 and report["real"]["same_argmax"]
+    assert report["real"]["windows"] == 8
+    assert 0.0 <= report["int8"]["agreement_with_fp32"] <= 1.0
+    session = ActionSession(report["onnx"])
+    assert session.info.layout == "ntu25" and len(session.class_names) == 10
+    with pytest.raises(Exception, match="export needs a classifier"):
+        export_checkpoint(checkpoint, Path(tiny_config["output_dir"]) / "x.onnx")
