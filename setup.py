@@ -34,6 +34,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.md")),
     ],
     python_requires=">=3.10",
     install_requires=["numpy>=1.24,<2", "pyyaml>=6"],
@@ -43,5 +44,12 @@ setup(
     maintainer_email="maintainers@masksem.org",
     license="Apache-2.0",
     tests_require=["pytest"],
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": [
+            "recognizer = masksem_ros.recognizer_node:main",
+            "skeleton_source = masksem_ros.skeleton_source_node:main",
+            "masksem-recognizer = masksem_ros.recognizer_node:main",
+            "masksem-skeleton-source = masksem_ros.skeleton_source_node:main",
+        ]
+    },
 )

@@ -94,8 +94,13 @@ PLAN = [
 ]
 
 
-QUICK = ["pretrain.epochs=1", "pretrain.warmup_epochs=0", "linear.epochs=1",
-         "finetune.epochs=1", "finetune.warmup_epochs=0"]
+QUICK = [
+    "pretrain.epochs=1",
+    "pretrain.warmup_epochs=0",
+    "linear.epochs=1",
+    "finetune.epochs=1",
+    "finetune.warmup_epochs=0",
+]
 
 
 def run_config(work: Path, dataset: str, variant: str, seed: int, quick: bool = False) -> dict:

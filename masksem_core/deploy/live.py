@@ -1,0 +1,245 @@
+"""Live-stream logic of the recognizer, free of ROS: decoding, time-stamped buffering,
+resampling to the model window, decision smoothing and a latest-only inference worker."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class SkeletonMessageError(ValueError):
+    """A skeleton message that cannot be used (it is dropped, the stream goes on); ``kind``
+    names the reason for counting."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def decode_joints(positions: np.ndarray, num_joints: int, max_persons: int) -> np.ndarray:
+    """(N, 3) joint positions of V·M poses → (M, V, 3), NaN marking missing joints.
+
+    Raises SkeletonMessageError when N is not a positive multiple of V or exceeds max_persons
+    bodies, or a coordinate is infinite.
+    """
+    count = len(positions)
+    if count == 0 or count % num_joints:
+        raise SkeletonMessageError(
+            "pose_count",
+            f"{count} poses is not a multiple of the model's "
+            f"{num_joints} joints (V·M poses expected)",
+        )
+    bodies = count // num_joints
+    if bodies > max_persons:
+        raise SkeletonMessageError(
+            "too_many_bodies", f"{bodies} bodies exceed max_persons={max_persons}"
+        )
+    if np.isinf(positions).any():
+        raise SkeletonMessageError("infinite", "infinite coordinate (use NaN for a missing joint)")
+    return positions.reshape(bodies, num_joints, 3).astype(np.float32)
+
+
+def fill_missing(frames: np.ndarray) -> np.ndarray:
+    """Fill NaN joints by linear interpolation over time from the same joint's valid samples
+    (held constant beyond the ends); a joint never seen, or an absent body, becomes 0.
+    (T, M, V, 3) → same."""
+    out = frames.copy()
+    t = np.arange(len(frames))
+    flat = out.reshape(len(frames), -1, 3)  # (T, M·V, 3)
+    valid = ~np.isnan(flat).any(axis=2)  # (T, M·V)
+    for j in np.flatnonzero(~valid.all(axis=0)):
+        ok = valid[:, j]
+        if not ok.any():
+            flat[:, j] = 0.0
+            continue
+        for c in range(3):
+            flat[:, j, c] = np.interp(t, t[ok], flat[ok, j, c])
+    return flat.reshape(frames.shape)
+
+
+def resample_by_time(
+    stamps: np.ndarray, frames: np.ndarray, start: float, end: float, out_frames: int
+) -> np.ndarray:
+    """Linear interpolation of (T, M, V, 3) frames at ``out_frames`` equally spaced instants of
+    [start, end] (clamped to the first/last frame): a stream at any rate → a fixed window."""
+    targets = np.linspace(start, end, out_frames)
+    index = np.clip(np.searchsorted(stamps, targets, side="right") - 1, 0, len(stamps) - 1)
+    following = np.minimum(index + 1, len(stamps) - 1)
+    span = stamps[following] - stamps[index]
+    weight = np.where(span > 0, (targets - stamps[index]) / np.where(span > 0, span, 1), 0.0)
+    weight = np.clip(weight, 0.0, 1.0)[:, None, None, None].astype(np.float32)
+    return frames[index] * (1 - weight) + frames[following] * weight
+
+
+@dataclass
+class BufferStats:
+    accepted: int = 0
+    dropped_backwards: int = 0
+    resets_after_gap: int = 0
+
+
+class TimedSkeletonBuffer:
+    """The last ``window_seconds`` of frames, keyed by capture time, bounded in memory.
+
+    Frames whose stamp is not after the newest are rejected (out of order / duplicates); a gap
+    longer than ``max_gap_seconds`` clears the buffer, since a window across it would splice
+    two different moments. A body not seen for ``person_timeout`` seconds before the newest
+    frame is left out of the window (the person has left).
+    """
+
+    def __init__(
+        self,
+        window_seconds: float,
+        max_gap_seconds: float,
+        max_persons: int,
+        num_joints: int,
+        person_timeout: float = 1.0,
+        max_frames: int = 1024,
+    ) -> None:
+        if window_seconds <= 0:
+            raise ValueError(f"window_seconds must be positive, got {window_seconds}")
+        self.window_seconds = window_seconds
+        self.max_gap_seconds = max_gap_seconds
+        self.max_persons = max_persons
+        self.num_joints = num_joints
+        self.person_timeout = person_timeout
+        self.stamps: deque[float] = deque(maxlen=max_frames)
+        self.frames: deque[np.ndarray] = deque(maxlen=max_frames)
+        self.stats = BufferStats()
+
+    @property
+    def newest(self) -> float | None:
+        return self.stamps[-1] if self.stamps else None
+
+    def push(self, stamp: float, joints: np.ndarray) -> None:
+        """Add one (M, V, 3) frame; raises SkeletonMessageError for a stamp going backwards."""
+        newest = self.newest
+        if newest is not None and stamp <= newest:
+            self.stats.dropped_backwards += 1
+            raise SkeletonMessageError(
+                "out_of_order",
+                f"stamp {stamp:.3f} s is not after the previous "
+                f"{newest:.3f} s (out of order or duplicate)",
+            )
+        if newest is not None and stamp - newest > self.max_gap_seconds:
+            self.stats.resets_after_gap += 1
+            self.stamps.clear()
+            self.frames.clear()
+        frame = np.full((self.max_persons, self.num_joints, 3), np.nan, dtype=np.float32)
+        frame[: len(joints)] = joints
+        self.stamps.append(stamp)
+        self.frames.append(frame)
+        while self.stamps and self.stamps[0] < stamp - self.window_seconds - 1.0:
+            self.stamps.popleft()
+            self.frames.popleft()
+        self.stats.accepted += 1
+
+    def covered_seconds(self) -> float:
+        return self.stamps[-1] - self.stamps[0] if len(self.stamps) > 1 else 0.0
+
+    def window(self, out_frames: int) -> np.ndarray | None:
+        """The last ``window_seconds`` resampled to (M, out_frames, V, 3) with missing joints
+        filled and timed-out bodies left out; None until half a window is covered or when no
+        body is present."""
+        if self.covered_seconds() < 0.5 * self.window_seconds:
+            return None
+        stamps = np.fromiter(self.stamps, dtype=np.float64)
+        end = stamps[-1]
+        start = max(stamps[0], end - self.window_seconds)
+        keep = stamps >= start - 1e-9
+        first = max(0, int(np.argmax(keep)) - 1)  # one frame before the start for interpolation
+        frames = np.stack(list(self.frames)[first:])  # (T, M, V, 3)
+        seen = ~np.isnan(frames).all(axis=(2, 3))  # (T, M)
+        recent = stamps[first:] >= end - self.person_timeout
+        present = (seen & recent[:, None]).any(axis=0)  # bodies seen within the timeout
+        if not present.any():
+            return None
+        frames = fill_missing(frames[:, present])
+        window = resample_by_time(stamps[first:], frames, start, end, out_frames)
+        return np.ascontiguousarray(window.transpose(1, 0, 2, 3))  # (M, T, V, 3)
+
+
+@dataclass
+class DecisionSmoother:
+    """Thresholding + majority vote over the last ``window`` decisions.
+
+    Below ``threshold`` the decision is ``no_action_label`` (a class of its own in the vote),
+    so a robot never acts on a low-confidence guess.
+    """
+
+    class_names: tuple[str, ...]
+    threshold: float = 0.5
+    window: int = 3
+    no_action_label: str = "no action"
+    history: deque = field(default_factory=deque)
+
+    def update(self, probabilities: np.ndarray) -> str:
+        best = int(np.argmax(probabilities))
+        decision = (
+            self.class_names[best]
+            if probabilities[best] >= self.threshold
+            else self.no_action_label
+        )
+        self.history.append(decision)
+        while len(self.history) > max(1, self.window):
+            self.history.popleft()
+        counts = Counter(self.history)
+        top = max(counts.values())
+        for past in reversed(self.history):  # ties go to the most recent decision
+            if counts[past] == top:
+                return past
+        return decision
+
+
+class LatestOnlyWorker:
+    """Runs ``handler`` on a background thread for the newest submitted item only.
+
+    The queue holds one item: submitting while the handler is busy replaces the waiting item,
+    which is counted as stale, so latency never builds up behind a slow model.
+    """
+
+    def __init__(
+        self, handler: Callable[[object], None], on_error: Callable[[BaseException], None]
+    ) -> None:
+        self.handler = handler
+        self.on_error = on_error
+        self.pending: queue.Queue = queue.Queue(maxsize=1)
+        self.stale = 0
+        self.processed = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.running = True
+        self.thread.start()
+
+    def submit(self, item: object) -> None:
+        with self.lock:
+            try:
+                self.pending.get_nowait()
+                self.stale += 1
+            except queue.Empty:
+                pass
+            self.pending.put_nowait(item)
+
+    def _run(self) -> None:
+        while self.running:
+            try:
+                item = self.pending.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            try:
+                self.handler(item)
+                self.processed += 1
+            except Exception as err:  # the worker must survive a bad window
+                self.on_error(err)
+
+    def stop(self) -> None:
+        self.running = False
+        self.submit(None)
+        self.thread.join(timeout=2.0)

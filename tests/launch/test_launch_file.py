@@ -1,0 +1,59 @@
+"""launch/launch_ros are not installable here: check the launch file statically against the
+package (arguments, executables, installed files). It is run for real on a full ROS 2 install."""
+
+import ast
+import re
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH = REPO / "launch" / "recognizer.launch.py"
+
+
+def calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    return [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == name
+    ]
+
+
+def keyword(call: ast.Call, name: str):
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def test_launch_file_declares_arguments_and_starts_packaged_executables():
+    tree = ast.parse(LAUNCH.read_text())
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    assert "generate_launch_description" in functions
+    arguments = {c.args[0].value for c in calls(tree, "DeclareLaunchArgument")}
+    assert arguments == {"model_path", "source", "params_file"}
+    setup = (REPO / "setup.py").read_text()
+    scripts = set(re.findall(r'"([\w-]+) = masksem_ros\.', setup))
+    nodes = calls(tree, "Node")
+    assert {keyword(n, "executable").value for n in nodes} == {"recognizer", "skeleton_source"}
+    assert {keyword(n, "executable").value for n in nodes} <= scripts
+    assert all(keyword(n, "package").id == "PACKAGE" for n in nodes)
+    assert 'PACKAGE = "masksem_ros"' in LAUNCH.read_text()
+    source_node = next(n for n in nodes if keyword(n, "executable").value == "skeleton_source")
+    assert keyword(source_node, "condition") is not None  # only with a source
+
+
+def test_default_model_and_parameters_ship_with_the_package():
+    text = LAUNCH.read_text()
+    model = re.search(r'DEFAULT_MODEL = "([^"]+)"', text).group(1)
+    assert (REPO / "models" / model).is_file()
+    assert (REPO / "models" / model.replace(".onnx", ".md")).is_file()
+    params = yaml.safe_load((REPO / "config" / "recognizer.yaml").read_text())
+    from masksem_ros.recognizer_node import PARAMETERS as RECOGNIZER
+    from masksem_ros.skeleton_source_node import PARAMETERS as SOURCE
+
+    assert set(params["recognizer"]["ros__parameters"]) <= set(RECOGNIZER)
+    assert set(params["skeleton_source"]["ros__parameters"]) <= set(SOURCE)
+    setup = (REPO / "setup.py").read_text()
+    for folder in ("launch", "config", "models"):
+        assert f"share/{{PACKAGE}}/{folder}" in setup

@@ -1,0 +1,82 @@
+"""Test helper process: publish a real GTU sequence on /skeleton at a fixed rate with stamps.
+
+  python tests/ros/skeleton_publisher.py FILE --rate 30 --bodies 1 [--bad] [--loops N]
+
+With --bad it interleaves wrong pose counts, NaN joints, stamps going backwards, a 2.5 s gap
+and a burst of 1,000 messages, then goes on with good messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import Pose, PoseArray
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from rclpy.time import Time
+
+from masksem_core.data.gtu import read_gtu
+
+
+def message(joints: np.ndarray, stamp: float) -> PoseArray:
+    msg = PoseArray()
+    msg.header.stamp = Time(nanoseconds=int(stamp * 1e9)).to_msg()
+    msg.header.frame_id = "camera"
+    for x, y, z in joints.reshape(-1, 3).tolist():
+        pose = Pose()
+        pose.position.x, pose.position.y, pose.position.z = x, y, z
+        msg.poses.append(pose)
+    return msg
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("file")
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--bodies", type=int, default=1)
+    parser.add_argument("--loops", type=int, default=1)
+    parser.add_argument("--bad", action="store_true")
+    args = parser.parse_args()
+    frames = read_gtu(args.file).data[0]  # (T, 25, 3)
+    rclpy.init()
+    node = Node("skeleton_publisher")
+    pub = node.create_publisher(PoseArray, "/skeleton", qos_profile_sensor_data)
+    while pub.get_subscription_count() == 0:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    time.sleep(0.5)
+    period = 1.0 / args.rate
+    stamp = time.time()
+    sent = 0
+    for loop in range(args.loops):
+        for i, joints in enumerate(frames):
+            if args.bodies == 2:
+                joints = np.concatenate([joints, joints + np.array([0.8, 0.0, 0.0])])
+            if args.bad and loop == 0 and i == 40:
+                # spaced out so that best-effort delivery does not lose them in the burst
+                pub.publish(message(joints[:24], stamp))  # wrong pose count
+                time.sleep(0.05)
+                nan = joints.copy()
+                nan[3] = math.nan
+                pub.publish(message(nan, stamp + 1e-3))  # NaN joint: accepted, filled
+                time.sleep(0.05)
+                pub.publish(message(joints, stamp - 5.0))  # stamp going backwards
+                time.sleep(0.05)
+                stamp += 2.5  # a 2.5 s gap
+                for k in range(1000):  # a burst of 1,000 messages
+                    pub.publish(message(joints, stamp + k * 1e-5))
+                stamp += 0.02
+            pub.publish(message(joints, stamp))
+            sent += 1
+            print(f"sent {sent} {time.time():.6f} {stamp:.6f}", flush=True)
+            stamp += period
+            time.sleep(period)
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+if __name__ == "__main__":
+    main()

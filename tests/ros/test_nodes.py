@@ -1,0 +1,174 @@
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.ros.conftest import GTU_CLASSES, rss_mb, start_node, stop_node, wait_until
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def listener(ros_env):
+    """The test process subscribes to the recognizer's outputs over DDS."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from std_msgs.msg import Float32MultiArray, String
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = Node("test_listener", context=context)
+    received = {"labels": [], "scores": []}
+    node.create_subscription(
+        String, "/action_label", lambda m: received["labels"].append((time.time(), m.data)), 10
+    )
+    node.create_subscription(
+        Float32MultiArray, "/action_scores", lambda m: received["scores"].append(m), 10
+    )
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+
+    def spin_for(seconds: float) -> None:
+        end = time.time() + seconds
+        while time.time() < end:
+            executor.spin_once(timeout_sec=0.05)
+
+    yield received, spin_for
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.shutdown(context=context)
+
+
+def run_publisher(ros_env, file: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "skeleton_publisher.py"), str(file), *extra],
+        env=ros_env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def recognizer(gtu_model, ros_env, tmp_path, **params):
+    defaults = {
+        "model_path": str(gtu_model),
+        "window_seconds": 2.0,
+        "stride_seconds": 0.5,
+        "score_threshold": 0.0,
+        "stats_period": 1.0,
+    }
+    return start_node(
+        "masksem_ros.recognizer_node", {**defaults, **params}, ros_env, tmp_path / "recognizer.log"
+    )
+
+
+def spin_while(process: subprocess.Popen, spin_for, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while process.poll() is None and time.time() < deadline:
+        spin_for(0.2)
+    assert process.poll() == 0, "the publisher did not finish"
+
+
+def test_real_sequence_gives_labels_and_scores(shared_data, gtu_model, ros_env, listener, tmp_path):
+    from masksem_core.data.gtu import CLASS_NAMES
+
+    received, spin_for = listener
+    received["labels"].clear()
+    received["scores"].clear()
+    node = recognizer(gtu_model, ros_env, tmp_path)
+    try:
+        publisher = run_publisher(
+            ros_env, shared_data / "gtu" / "8" / "movement4.txt", "--rate", "30", "--loops", "2"
+        )
+        spin_while(publisher, spin_for, 60)
+        spin_for(1.0)
+    finally:
+        stop_node(node)
+    assert len(received["labels"]) >= 3, (tmp_path / "recognizer.log").read_text()[-2000:]
+    assert {label for _, label in received["labels"]} <= set(CLASS_NAMES)
+    scores = received["scores"][-1]
+    assert scores.layout.dim[0].label == "classes" and scores.layout.dim[0].size == GTU_CLASSES
+    assert len(scores.data) == GTU_CLASSES
+    assert abs(sum(scores.data) - 1.0) < 1e-4
+
+
+def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
+    shared_data, gtu_model, ros_env, listener, tmp_path
+):
+    received, spin_for = listener
+    received["labels"].clear()
+    node = recognizer(gtu_model, ros_env, tmp_path)
+    try:
+        assert wait_until(lambda: "model" in (tmp_path / "recognizer.log").read_text(), 30)
+        time.sleep(1.0)
+        memory_before = rss_mb(node.pid)
+        publisher = run_publisher(
+            ros_env,
+            shared_data / "gtu" / "8" / "movement4.txt",
+            "--rate",
+            "30",
+            "--loops",
+            "3",
+            "--bad",
+        )
+        deadline = time.time() + 90
+        while publisher.poll() is None and time.time() < deadline:
+            spin_for(0.1)
+        sent_lines = publisher.stdout.read().splitlines()
+        spin_for(1.5)
+        memory_after = rss_mb(node.pid)
+        assert node.poll() is None, "the recognizer died"
+    finally:
+        stop_node(node)
+    log = (tmp_path / "recognizer.log").read_text()
+    assert "poses is not a multiple of the model's 25 joints" in log
+    assert "is not after the previous" in log
+    assert "gap resets 1" in log or "gap resets 2" in log
+    burst_time = float(sent_lines[40].split()[2])  # message 41 follows the bad burst
+    late_labels = [t for t, _ in received["labels"] if t > burst_time + 1.0]
+    assert len(late_labels) >= 3, log[-2000:]
+    assert memory_after - memory_before < 40, (memory_before, memory_after)
+
+
+def test_skeleton_source_on_a_photo_of_a_person(ros_env, tmp_path):
+    import cv2
+    import rclpy
+    from geometry_msgs.msg import PoseArray
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+    from skimage.data import astronaut
+
+    image = tmp_path / "astronaut.png"
+    cv2.imwrite(str(image), astronaut()[:, :, ::-1])
+    source = start_node(
+        "masksem_ros.skeleton_source_node",
+        {"source": str(image), "rate_hz": 5.0},
+        ros_env,
+        tmp_path / "source.log",
+    )
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = Node("test_skeleton_listener", context=context)
+    messages = []
+    node.create_subscription(PoseArray, "/skeleton", messages.append, qos_profile_sensor_data)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        deadline = time.time() + 60
+        while not messages and time.time() < deadline and source.poll() is None:
+            executor.spin_once(timeout_sec=0.2)
+    finally:
+        stop_node(source)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    assert messages, (tmp_path / "source.log").read_text()[-2000:]
+    msg = messages[0]
+    joints = np.array([[p.position.x, p.position.y, p.position.z] for p in msg.poses])
+    assert joints.shape == (25, 3) and np.isfinite(joints).all()
+    assert msg.header.stamp.sec > 0
+    assert joints[3, 1] > joints[0, 1]  # head above the spine base: NTU's y is up
