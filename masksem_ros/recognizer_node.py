@@ -26,6 +26,7 @@ from masksem_core.deploy.live import (
 )
 from masksem_core.deploy.preprocess import inference_window
 from masksem_core.deploy.session import ActionSession, ModelFileError
+from masksem_ros.spin import spin_until_shutdown
 
 PARAMETERS = {
     "model_path": ("", "ONNX model exported by training/export_onnx.py"),
@@ -161,13 +162,7 @@ def main(args: list[str] | None = None) -> int:
         print(f"recognizer: {err}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
     return 0
 
 

@@ -17,6 +17,7 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
 
 from masksem_core.deploy.camera import MediaPipeSkeletonizer, SourceError, open_frames
+from masksem_ros.spin import spin_until_shutdown
 
 PARAMETERS = {
     "source": ("0", "camera index, video file or image file"),
@@ -91,13 +92,7 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = SkeletonSourceNode()
     node.thread.start()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
     return 2 if node.failure else 0
 
 

@@ -50,13 +50,19 @@ def main(argv: list[str] | None = None) -> int:
         help="also write FILE.int8.onnx (dynamic int8 quantisation) and report "
         "its agreement with fp32 on the real windows",
     )
+    parser.add_argument(
+        "--model-card", action="store_true", help="also write a Markdown model card FILE.md"
+    )
     args = parser.parse_args(argv)
-    from masksem_core.deploy.export_checkpoint import export_checkpoint
+    from masksem_core.deploy.export_checkpoint import export_checkpoint, write_model_card
 
     try:
         report = export_checkpoint(
             args.checkpoint, args.out, args.data, args.split, args.parity_windows, args.int8
         )
+        if args.model_card:
+            card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))
+            report["model_card"] = str(card)
     except ParityError as err:
         print(f"error: parity check failed, {args.out} is not trustworthy: {err}", file=sys.stderr)
         return 3

@@ -74,43 +74,32 @@ def _pku_splits(samples: list[dict], src: Path) -> dict[str, list[int]]:
     return pku_splits(samples, found)
 
 
+def _ntu_spec(name: str, classes: int, max_setup: int) -> DatasetSpec:
+    return DatasetSpec(
+        name,
+        NTU25,
+        2,
+        tuple(f"A{i:03d}" for i in range(1, classes + 1)),
+        partial(_ntu_items, max_action=classes, max_setup=max_setup),
+        partial(_single, read_ntu_skeleton),
+        lambda samples, _src: ntu_splits(samples, name),
+    )
+
+
+def _read_pku(item: tuple[Path, Path]) -> list[SkeletonSequence]:
+    return read_pku_clips(*item)
+
+
+def _pku_spec(name: str) -> DatasetSpec:
+    classes = tuple(f"PKU{i:02d}" for i in range(1, PKU_CLASSES + 1))
+    return DatasetSpec(name, NTU25, 2, classes, _pku_items, _read_pku, _pku_splits)
+
+
 SPECS: dict[str, DatasetSpec] = {
-    "ntu60": DatasetSpec(
-        "ntu60",
-        NTU25,
-        2,
-        tuple(f"A{i:03d}" for i in range(1, 61)),
-        partial(_ntu_items, max_action=60, max_setup=17),
-        partial(_single, read_ntu_skeleton),
-        lambda samples, _src: ntu_splits(samples, "ntu60"),
-    ),
-    "ntu120": DatasetSpec(
-        "ntu120",
-        NTU25,
-        2,
-        tuple(f"A{i:03d}" for i in range(1, 121)),
-        partial(_ntu_items, max_action=120, max_setup=32),
-        partial(_single, read_ntu_skeleton),
-        lambda samples, _src: ntu_splits(samples, "ntu120"),
-    ),
-    "pku1": DatasetSpec(
-        "pku1",
-        NTU25,
-        2,
-        tuple(f"PKU{i:02d}" for i in range(1, PKU_CLASSES + 1)),
-        _pku_items,
-        lambda item: read_pku_clips(*item),
-        _pku_splits,
-    ),
-    "pku2": DatasetSpec(
-        "pku2",
-        NTU25,
-        2,
-        tuple(f"PKU{i:02d}" for i in range(1, PKU_CLASSES + 1)),
-        _pku_items,
-        lambda item: read_pku_clips(*item),
-        _pku_splits,
-    ),
+    "ntu60": _ntu_spec("ntu60", 60, 17),
+    "ntu120": _ntu_spec("ntu120", 120, 32),
+    "pku1": _pku_spec("pku1"),
+    "pku2": _pku_spec("pku2"),
     "nw_ucla": DatasetSpec(
         "nw_ucla",
         KINECT_V1_20,

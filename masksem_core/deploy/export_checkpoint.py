@@ -94,3 +94,73 @@ def export_checkpoint(
     with torch.no_grad():
         report["parameters"] = sum(p.numel() for p in model.parameters())
     return report
+
+
+def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> Path:
+    """A Markdown model card beside the ONNX file: data, split, config, accuracy, checks."""
+    import json
+
+    import yaml
+
+    state = load_checkpoint(checkpoint)
+    config = state["config"]
+    summary_path = Path(checkpoint).with_name("summary.json")
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    last = summary.get("last_epoch", {})
+    prepared = PreparedData(config["data"]["root"])
+    sizes = {
+        name: len(prepared.splits[name])
+        for name in (config["data"]["train_split"], config["data"]["test_split"])
+    }
+    lines = [
+        f"# Model card: {Path(report['onnx']).name}",
+        "",
+        f"- **Task**: skeleton-based action recognition, {len(state['class_names'])} classes, "
+        f"layout `{state['layout']}` (joints in that order, metres, NTU camera axes).",
+        f"- **Input** `skeleton` (B, M, {config['data']['window']}, V, 3) float32 → **output** "
+        "`logits` (B, classes); B and M dynamic. Preprocess with "
+        "`masksem_core.deploy.preprocess.inference_window`.",
+        f"- **Training data**: `{config['data'].get('dataset')}` (`{config['data']['root']}`), "
+        f"split `{config['data']['train_split']}` ({sizes[config['data']['train_split']]} "
+        f"samples) / `{config['data']['test_split']}` "
+        f"({sizes[config['data']['test_split']]} samples).",
+        f"- **Training**: MaskSem pretraining ({config['pretraining']}), then "
+        f"{state['kind']} for {state['epoch']} epochs; pretrained checkpoint "
+        f"`{state.get('init')}`.",
+        f"- **Test accuracy (last epoch, not selected on test)**: top-1 "
+        f"{last.get('top1', float('nan')):.2f} %, top-5 {last.get('top5', float('nan')):.2f} % "
+        f"on {summary.get('test_samples', '?')} windows.",
+        f"- **Export checks**: parity with PyTorch on {report['real']['windows']} real test "
+        f"windows, max |Δlogit| {report['real']['max_abs_diff']:.1e}, same argmax "
+        f"{report['real']['same_argmax']}; {report['parameters']:,} parameters.",
+    ]
+    if "int8" in report:
+        lines.append(
+            f"- **int8 variant** `{Path(report['int8']['onnx']).name}`: argmax "
+            f"agreement with fp32 {100 * report['int8']['agreement_with_fp32']:.1f} % "
+            f"on the same windows."
+        )
+    lines += [
+        "",
+        "## Classes",
+        "",
+        ", ".join(f"{i}: {n}" for i, n in enumerate(state["class_names"])),
+        "",
+        "## Configuration",
+        "",
+        "```yaml",
+        yaml.safe_dump(
+            {k: config[k] for k in ("model", "pretraining", "data")}, sort_keys=False
+        ).rstrip(),
+        "```",
+        "",
+        "## Limitations",
+        "",
+        "Trained on a small single-person Kinect v2 dataset: expect lower accuracy on "
+        "MediaPipe skeletons (different joint definitions and noise) and on people or "
+        "viewpoints unlike GTU's. Use the score threshold of the recognizer to abstain.",
+        "",
+    ]
+    out = Path(out)
+    out.write_text("\n".join(lines))
+    return out

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import (
@@ -19,20 +18,19 @@ from masksem_core.engine.builders import (
 )
 from masksem_core.engine.checkpoint import (
     CheckpointError,
-    capture_rng_state,
     load_checkpoint,
     load_state_strict,
-    restore_rng_state,
-    save_checkpoint,
     sub_state,
 )
-from masksem_core.engine.distributed import DistributedContext, all_gather_objects
+from masksem_core.engine.distributed import DistributedContext
 from masksem_core.engine.loops import (
     TensorBoardLogger,
+    TrainingState,
     check_finite_loss,
     evaluate,
     optimisation_step,
     progress,
+    wrap_for_training,
     write_json,
 )
 from masksem_core.engine.schedule import (
@@ -138,22 +136,10 @@ def run_classification(
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.get("label_smoothing", 0.0))
     start_epoch, history = 0, []
     last = out / "last.pt"
+    training = TrainingState(model, optimizer, scheduler, scaler)
     if resume:
-        path = last if resume == "auto" else Path(resume)
-        state = load_checkpoint(path)
-        load_state_strict(model, state["model"], f"checkpoint {path}")
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch, history = state["epoch"], list(state["history"])
-        restore_rng_state(state["rng"][context.rank % len(state["rng"])])
-    wrapped = (
-        DistributedDataParallel(
-            model, device_ids=[context.local_rank] if context.device.type == "cuda" else None
-        )
-        if context.enabled
-        else model
-    )
+        start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
+    wrapped = wrap_for_training(model, context)
     logger = TensorBoardLogger(out / "tb", context)
     trainable = [p for p in model.parameters() if p.requires_grad]
     started = time.perf_counter()
@@ -197,26 +183,18 @@ def run_classification(
                 f"{loss_total / steps_per_epoch:.4f}, test top-1 {metrics['top1']:.2f} %, "
                 f"top-5 {metrics['top5']:.2f} %"
             )
-        rng_states = all_gather_objects(capture_rng_state(), context)
-        if context.is_main:
-            save_checkpoint(
-                last,
-                {
-                    "kind": mode,
-                    "config": {**config, "model": model_cfg},
-                    "layout": layout.name,
-                    "class_names": prepared.class_names,
-                    "model": model.state_dict(),
-                    "head": "linear" if mode == "linear" else "mlp",
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": history,
-                    "rng": rng_states,
-                    "init": str(init) if init else None,
-                },
-            )
+        training.save(
+            last,
+            context,
+            epoch + 1,
+            history,
+            kind=mode,
+            config={**config, "model": model_cfg},
+            layout=layout.name,
+            class_names=prepared.class_names,
+            head="linear" if mode == "linear" else "mlp",
+            init=str(init) if init else None,
+        )
     best = max(history, key=lambda h: h["test_top1"])
     final = history[-1]
     summary = {

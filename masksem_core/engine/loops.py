@@ -123,3 +123,69 @@ def write_json(path: Path, content: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(content, indent=2))
     tmp.replace(path)
+
+
+def wrap_for_training(model: nn.Module, context: DistributedContext) -> nn.Module:
+    """DistributedDataParallel when several processes run, the bare model otherwise."""
+    if not context.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [context.local_rank] if context.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids)
+
+
+class TrainingState:
+    """Everything --resume restores: model, optimiser, schedule, scaler, epoch, history, RNG."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        scaler: torch.amp.GradScaler,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.scaler = scaler
+
+    def resume(self, path: Path, context: DistributedContext) -> tuple[int, list]:
+        """Load a checkpoint strictly; returns (epochs done, history)."""
+        from masksem_core.engine.checkpoint import (
+            load_checkpoint,
+            load_state_strict,
+            restore_rng_state,
+        )
+
+        state = load_checkpoint(path)
+        load_state_strict(self.model, state["model"], f"checkpoint {path}")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        restore_rng_state(state["rng"][context.rank % len(state["rng"])])
+        if context.is_main:
+            print(f"resumed from {path} at epoch {state['epoch']}")
+        return state["epoch"], list(state["history"])
+
+    def save(
+        self, path: Path, context: DistributedContext, epoch: int, history: list, **extra: object
+    ) -> None:
+        """Gather every rank's RNG state; rank 0 writes the checkpoint atomically."""
+        from masksem_core.engine.checkpoint import capture_rng_state, save_checkpoint
+
+        rng_states = all_gather_objects(capture_rng_state(), context)
+        if context.is_main:
+            save_checkpoint(
+                path,
+                {
+                    **extra,
+                    "model": self.model.state_dict(),
+                    "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(),
+                    "scaler": self.scaler.state_dict(),
+                    "epoch": epoch,
+                    "history": history,
+                    "rng": rng_states,
+                },
+            )

@@ -6,28 +6,21 @@ import time
 from pathlib import Path
 
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import autocast, build_pretrainer, open_dataset, train_loader
-from masksem_core.engine.checkpoint import (
-    capture_rng_state,
-    load_checkpoint,
-    load_state_strict,
-    restore_rng_state,
-    save_checkpoint,
-)
 from masksem_core.engine.distributed import (
     DistributedContext,
-    all_gather_objects,
     replicas_in_sync,
 )
 from masksem_core.engine.loops import (
     TensorBoardLogger,
+    TrainingState,
     check_finite_loss,
     optimisation_step,
     progress,
+    wrap_for_training,
     write_json,
 )
 from masksem_core.engine.schedule import parameter_groups, warmup_cosine_scheduler
@@ -78,17 +71,9 @@ def run_pretraining(config: dict, context: DistributedContext, resume: str | Non
     scaler = torch.amp.GradScaler(context.device.type, enabled=config["precision"] == "fp16")
     start_epoch, history = 0, []
     last = out / "last.pt"
+    training = TrainingState(model, optimizer, scheduler, scaler)
     if resume:
-        path = last if resume == "auto" else Path(resume)
-        state = load_checkpoint(path)
-        load_state_strict(model, state["model"], f"checkpoint {path}")
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch, history = state["epoch"], list(state["history"])
-        restore_rng_state(state["rng"][context.rank % len(state["rng"])])
-        if context.is_main:
-            print(f"resumed from {path} at epoch {start_epoch}")
+        start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
     elif model.config.masking == "semantic" and model.config.reference == "dataset":
         reference_set = WindowDataset(
             prepared, data_cfg["train_split"], train=False, window=data_cfg["window"]
@@ -98,13 +83,7 @@ def run_pretraining(config: dict, context: DistributedContext, resume: str | Non
                 reference_set, train_cfg["batch_size"], data_cfg["num_workers"], context
             ).to(context.device)
         )
-    wrapped = (
-        DistributedDataParallel(
-            model, device_ids=[context.local_rank] if context.device.type == "cuda" else None
-        )
-        if context.enabled
-        else model
-    )
+    wrapped = wrap_for_training(model, context)
     logger = TensorBoardLogger(out / "tb", context)
     trainable = [p for p in model.parameters() if p.requires_grad]
     started = time.perf_counter()
@@ -136,24 +115,16 @@ def run_pretraining(config: dict, context: DistributedContext, resume: str | Non
         history.append({"epoch": epoch + 1, **means})
         if context.is_main:
             print(f"pretrain epoch {epoch + 1}/{train_cfg['epochs']}: loss {means['loss']:.6f}")
-        rng_states = all_gather_objects(capture_rng_state(), context)
-        if context.is_main:
-            save_checkpoint(
-                last,
-                {
-                    "kind": "pretrain",
-                    "config": config,
-                    "layout": layout,
-                    "class_names": prepared.class_names,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": history,
-                    "rng": rng_states,
-                },
-            )
+        training.save(
+            last,
+            context,
+            epoch + 1,
+            history,
+            kind="pretrain",
+            config=config,
+            layout=layout,
+            class_names=prepared.class_names,
+        )
     in_sync = replicas_in_sync(model, context)
     if context.is_main:
         write_json(

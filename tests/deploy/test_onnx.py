@@ -8,7 +8,7 @@ import torch
 
 from masksem_core.data.gtu import read_gtu
 from masksem_core.data.prepared import PreparedData, WindowDataset
-from masksem_core.deploy.export_checkpoint import export_checkpoint
+from masksem_core.deploy.export_checkpoint import export_checkpoint, write_model_card
 from masksem_core.deploy.onnx_export import ParityError, check_parity, export_classifier
 from masksem_core.deploy.preprocess import inference_window
 from masksem_core.deploy.quantise import quantise_dynamic_int8
@@ -128,5 +128,9 @@ def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     assert 0.0 <= report["int8"]["agreement_with_fp32"] <= 1.0
     session = ActionSession(report["onnx"])
     assert session.info.layout == "ntu25" and len(session.class_names) == 10
+    card = write_model_card(report, linear, Path(tiny_config["output_dir"]) / "m.md").read_text()
+    summary = json.loads(linear.with_name("summary.json").read_text())
+    assert f"top-1 {summary['last_epoch']['top1']:.2f} %" in card
+    assert "xsub_train" in card and "wave right hand" in card
     with pytest.raises(Exception, match="export needs a classifier"):
         export_checkpoint(checkpoint, Path(tiny_config["output_dir"]) / "x.onnx")

@@ -73,9 +73,10 @@ def test_resume_gives_identical_weights(tiny_config, tmp_path):
 
 def _pretrain_one_epoch_of_two(config, context):
     """Interrupt a 2-epoch run after its first epoch, as a crash would."""
+    import masksem_core.engine.checkpoint as checkpoint
     import masksem_core.engine.pretrain_run as run
 
-    original = run.save_checkpoint
+    original = checkpoint.save_checkpoint
 
     class StopError(Exception):
         pass
@@ -84,12 +85,12 @@ def _pretrain_one_epoch_of_two(config, context):
         original(path, content)
         raise StopError
 
-    run.save_checkpoint = save_then_stop
+    checkpoint.save_checkpoint = save_then_stop
     try:
         with pytest.raises(StopError):
             run.run_pretraining(config, context)
     finally:
-        run.save_checkpoint = original
+        checkpoint.save_checkpoint = original
     return Path(config["output_dir"]) / "pretrain" / "last.pt"
 
 
