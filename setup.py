@@ -43,7 +43,6 @@ setup(
     maintainer="MaskSem maintainers",
     maintainer_email="maintainers@masksem.org",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "recognizer = masksem_ros.recognizer_node:main",
