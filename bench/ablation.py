@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -177,37 +176,18 @@ def run_stage(config: dict, variant: str, stage: str) -> None:
 def pretraining_throughput(work: Path, steps: int = 6) -> list[dict]:
     """Samples/s of one pretraining step, MaskSem vs MAMP mode, and the offline encoder's share
     (θ forward for the CAM + EMA update) of the MaskSem step."""
-    rows = []
+    from pretrain_step import time_steps  # bench/ is the script's folder
+
     x = torch.randn(32, 1, 120, 20, 3) * 0.2
+    rows = []
     for variant in ("masksem", "mamp"):
-        config = run_config(work, "nw_ucla", variant, 0)
-        torch.manual_seed(0)
-        model = build_pretrainer(config, "kinect_v1_20")
-        model.set_reference(x[:, 0].mean(0))
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
-        total = offline = 0.0
-        for step in range(steps + 2):
-            start = time.perf_counter()
-            loss, _ = model(x)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            ema_start = time.perf_counter()
-            model.update_offline_encoder()
-            end = time.perf_counter()
-            if step >= 2:
-                total += end - start
-                offline += end - ema_start
-                if variant == "masksem":
-                    cam_start = time.perf_counter()
-                    model.masking_log_distribution(x)
-                    offline += time.perf_counter() - cam_start
+        timing = time_steps(run_config(work, "nw_ucla", variant, 0), "kinect_v1_20", x, steps)
         rows.append(
             {
                 "variant": variant,
-                "samples_per_s": steps * len(x) / total,
-                "step_ms": 1000 * total / steps,
-                "offline_share": offline / total,
+                "samples_per_s": timing["seq_per_s"],
+                "step_ms": timing["ms"],
+                "offline_share": timing["offline"],
             }
         )
     return rows

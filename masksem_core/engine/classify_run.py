@@ -70,11 +70,12 @@ def run_classification(
     if cfg.get("label_fraction"):
         out = out.with_name(f"{mode}_{cfg['label_fraction'] * 100:g}pct_seed{cfg['label_seed']}")
     torch.manual_seed(config["seed"] + context.rank)
+    model_cfg, encoder_state, source_layout = config["model"], None, None
+    if init:  # a bad checkpoint is reported before any data is touched
+        model_cfg, encoder_state, source_layout = load_pretrained_encoder(init)
     prepared = open_dataset(data_cfg, context)
     layout = get_layout(prepared.meta["layout"])
-    model_cfg, encoder_state, source_layout = config["model"], None, layout.name
-    if init:
-        model_cfg, encoder_state, source_layout = load_pretrained_encoder(init)
+    source_layout = source_layout or layout.name
     if get_layout(source_layout).num_joints != layout.num_joints:
         raise CheckpointError(
             f"{init} was pretrained on layout {source_layout}, the dataset "
