@@ -71,6 +71,7 @@ SCHEDULE = [
 ]
 VARIANTS = {
     "masksem": "(a) MaskSem (paper)",
+    "masksem_pi_mean_one": "(a') MaskSem, π weights × L (mean 1)",
     "mamp": "(b) MAMP mode",
     "random_velocity": "(c) random masking + velocity",
     "official": "(d) official-release variants",
@@ -88,8 +89,9 @@ PLAN = [
         ("nw_ucla", v, 0, ("pretrain", "linear"))
         for v in ("random_velocity", "official", "semantic_velocity", "none")
     ],
-    *[("nw_ucla", v, 0, ("finetune",)) for v in VARIANTS],
+    *[("nw_ucla", v, 0, ("finetune",)) for v in VARIANTS if v != "masksem_pi_mean_one"],
     *[("gtu", v, 0, ("pretrain", "linear")) for v in ("masksem", "mamp", "none")],
+    ("nw_ucla", "masksem_pi_mean_one", 0, ("pretrain", "linear")),
 ]
 
 

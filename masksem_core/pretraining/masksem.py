@@ -40,7 +40,7 @@ CHOICES = {
     "target": TARGETS,
     "reference": ("dataset", "batch"),
     "cam": ("paper", "binary_parts"),
-    "loss_weighting": ("pi", "none"),
+    "loss_weighting": ("pi", "pi_mean_one", "none"),
     "prediction": ("separate", "shared"),
 }
 
@@ -55,7 +55,7 @@ class MaskSemConfig:
     beta: float = 0.2  # β of eq. 15
     reference: str = "dataset"  # S̄ over the training set (eq. 2) | mean of the current batch
     cam: str = "paper"  # adjacency-smoothed η (eq. 7) | official binary body-part CAM
-    loss_weighting: str = "pi"  # π-weighted loss (eq. 14) | unweighted masked loss
+    loss_weighting: str = "pi"  # π (eq. 14) | π·L (mean weight 1) | unweighted masked loss
     prediction: str = "separate"  # one FC output per target | one output regressed to both
     tau_grad: float = 0.8  # τ_grad of eq. 8
     normalise_cam_by_max: bool = True  # η / max η before eq. 8 (see README design notes)
@@ -94,6 +94,7 @@ PRESETS: dict[str, dict] = {
     "semantic_velocity": {"target": "velocity"},
     "semantic_acceleration": {"target": "acceleration"},
     "motion_hybrid": {"masking": "motion", "loss_weighting": "none"},
+    "masksem_pi_mean_one": {"loss_weighting": "pi_mean_one"},
     "official": {
         "reference": "batch",
         "cam": "binary_parts",
@@ -211,7 +212,7 @@ class MaskSem(nn.Module):
         prediction = self.decoder(enc.encode_tokens(kept), keep_index)  # (N, L, out)
         targets = motion_targets(sequences, cfg.target, enc.segment_length, cfg.standardise_targets)
         pi = log_pi.exp()
-        weights = pi if cfg.loss_weighting == "pi" else None
+        weights = {"pi": pi, "pi_mean_one": pi * pi.shape[1], "none": None}[cfg.loss_weighting]
         if cfg.target == "hybrid" and cfg.prediction == "separate":
             predictions = dict(zip(targets, prediction.chunk(2, dim=-1), strict=True))
         else:

@@ -89,6 +89,16 @@ def test_offline_encoder_follows_online_by_ema():
     torch.testing.assert_close(model.offline_encoder.joint_embedding.proj.weight, theta0 + 0.5)
 
 
+def test_pi_mean_one_is_the_paper_loss_times_the_token_count():
+    x = smooth_batch()
+    losses = {}
+    for weighting in ("pi", "pi_mean_one"):
+        torch.manual_seed(0)
+        model = build(reference="batch", loss_weighting=weighting)
+        losses[weighting] = model(x, torch.Generator().manual_seed(0))[0].item()
+    assert losses["pi_mean_one"] == pytest.approx(losses["pi"] * 100, rel=1e-5)  # L = 100
+
+
 def test_mamp_mode_has_no_offline_encoder_and_velocity_head():
     model = build(preset="mamp")
     assert model.offline_encoder is None
