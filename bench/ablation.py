@@ -279,14 +279,9 @@ def make_figures(work: Path, results: dict, docs: Path) -> list[str]:
     return figures
 
 
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
-
-
 def write_report(work: Path, docs: Path) -> Path:
+    from inference import cpu_name  # bench/ is the script's folder
+
     results = collect(work)
     throughput = (
         json.loads((work / "throughput.json").read_text())
