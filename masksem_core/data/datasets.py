@@ -8,8 +8,9 @@ from functools import partial
 from pathlib import Path
 
 from masksem_core.data import gtu, nw_ucla
+from masksem_core.data.ntu import ACTION_NAMES as NTU_ACTION_NAMES
 from masksem_core.data.ntu import ntu_splits, parse_ntu_name, read_ntu_skeleton
-from masksem_core.data.pku import NUM_CLASSES as PKU_CLASSES
+from masksem_core.data.pku import ACTION_NAMES as PKU_ACTION_NAMES
 from masksem_core.data.pku import pku_splits, read_pku_clips
 from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import stratified_split
@@ -79,7 +80,7 @@ def _ntu_spec(name: str, classes: int, max_setup: int) -> DatasetSpec:
         name,
         NTU25,
         2,
-        tuple(f"A{i:03d}" for i in range(1, classes + 1)),
+        NTU_ACTION_NAMES[:classes],
         partial(_ntu_items, max_action=classes, max_setup=max_setup),
         partial(_single, read_ntu_skeleton),
         lambda samples, _src: ntu_splits(samples, name),
@@ -91,8 +92,7 @@ def _read_pku(item: tuple[Path, Path]) -> list[SkeletonSequence]:
 
 
 def _pku_spec(name: str) -> DatasetSpec:
-    classes = tuple(f"PKU{i:02d}" for i in range(1, PKU_CLASSES + 1))
-    return DatasetSpec(name, NTU25, 2, classes, _pku_items, _read_pku, _pku_splits)
+    return DatasetSpec(name, NTU25, 2, PKU_ACTION_NAMES, _pku_items, _read_pku, _pku_splits)
 
 
 SPECS: dict[str, DatasetSpec] = {

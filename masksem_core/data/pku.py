@@ -11,7 +11,62 @@ from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence, chec
 
 VIDEO_PATTERN = re.compile(r"[A-Za-z0-9]+-[LMR]")
 VIEWS = {"L": 1, "M": 2, "R": 3}
-NUM_CLASSES = 51
+
+# label ids 1…51 in the order of the dataset's Actions.xlsx
+ACTION_NAMES = (
+    "bow",
+    "brushing hair",
+    "brushing teeth",
+    "check time (from watch)",
+    "cheer up",
+    "clapping",
+    "cross hands in front (say stop)",
+    "drink water",
+    "drop",
+    "eat meal/snack",
+    "falling",
+    "giving something to other person",
+    "hand waving",
+    "handshaking",
+    "hopping (one foot jumping)",
+    "hugging other person",
+    "jump up",
+    "kicking other person",
+    "kicking something",
+    "make a phone call/answer phone",
+    "pat on back of other person",
+    "pickup",
+    "playing with phone/tablet",
+    "point finger at the other person",
+    "pointing to something with finger",
+    "punching/slapping other person",
+    "pushing other person",
+    "put on a hat/cap",
+    "put something inside pocket",
+    "reading",
+    "rub two hands together",
+    "salute",
+    "sitting down",
+    "standing up",
+    "take off a hat/cap",
+    "take off glasses",
+    "take off jacket",
+    "take out something from pocket",
+    "taking a selfie",
+    "tear up paper",
+    "throw",
+    "touch back (backache)",
+    "touch chest (stomachache/heart pain)",
+    "touch head (headache)",
+    "touch neck (neckache)",
+    "typing on a keyboard",
+    "use a fan (with hand or paper)/feeling warm",
+    "wear jacket",
+    "wear on glasses",
+    "wipe face",
+    "writing",
+)
+NUM_CLASSES = len(ACTION_NAMES)
 
 
 def read_pku_video(path: str | Path) -> np.ndarray:

@@ -7,6 +7,8 @@ import pytest
 from masksem_core.data.gtu import read_gtu
 from masksem_core.data.nw_ucla import read_nw_ucla
 from masksem_core.data.pku import read_pku_clips, read_pku_split_file
+from masksem_core.data.prepare import prepare_dataset
+from masksem_core.data.prepared import PreparedData
 from masksem_core.data.pyskl import read_pyskl
 from masksem_core.data.sequence import SkeletonFileError
 
@@ -56,6 +58,7 @@ def test_gtu_bad_files(tmp_path):
 
 
 def _pku_tree(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "skeleton").mkdir()
     (tmp_path / "label").mkdir()
     rng = np.random.default_rng(0)
@@ -82,6 +85,21 @@ def test_pku_clips_and_published_split_files(tmp_path):
         "train": {"0002-L", "0002-M"},
         "test": {"0003-R"},
     }
+
+
+def test_pku_tree_prepares_with_action_names_and_published_splits(tmp_path):
+    root = _pku_tree(tmp_path / "pku")
+    prepare_dataset("pku1", root, tmp_path / "prepared", progress=False)
+    prepared = PreparedData(tmp_path / "prepared")
+    assert len(prepared.samples) == 6  # 3 videos × 2 labelled clips
+    assert len(prepared.class_names) == 51
+    assert [prepared.class_names[label] for label in prepared.labels[:2]] == [
+        "brushing teeth",  # PKU-MMD label 3
+        "cross hands in front (say stop)",  # label 7
+    ]
+    videos = [s["extra"]["video"] for s in prepared.samples]
+    assert sorted(videos[i] for i in prepared.split_indices("xsub_test")) == ["0003-R", "0003-R"]
+    assert sorted(videos[i] for i in prepared.split_indices("xview_test")) == ["0002-L", "0002-L"]
 
 
 def test_pku_bad_rows(tmp_path):

@@ -113,7 +113,17 @@ def test_bad_files_are_skipped_with_reasons_and_no_partial_directory(shared_data
     assert len(reasons) == 2
     assert "truncated" in reasons[str(src / "S001C001P002R001A002.skeleton")]
     assert "empty file" in reasons[str(src / "S001C001P003R001A002.skeleton")]
-    assert len(PreparedData(tmp_path / "out").samples) == 6
+    prepared = PreparedData(tmp_path / "out")
+    assert len(prepared.samples) == 6
+    names = {prepared.class_names[label] for label in prepared.labels}
+    assert names == {  # A001, A003, A011, A017, A034, A058 of the NTU README
+        "drink water",
+        "brushing teeth",
+        "reading",
+        "take off a shoe",
+        "rub two hands together",
+        "handshaking",
+    }
     assert "skipped: 2" in report.summary()
 
     with pytest.raises(FileExistsError, match="--overwrite"):
