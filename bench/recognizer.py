@@ -3,7 +3,9 @@
 Starts the recognizer node as its own process, publishes a real GTU sequence (looped) on
 /skeleton at --rate Hz with --bodies bodies from this process, listens to /action_label, and
 prints: messages sent/accepted, inferences, stale windows, latency from the last message of a
-window to its /action_label (p50/p90/p99), and the node's memory at start and end.
+window to its /action_label (p50/p90/p99) next to the node's own measure (callback → publish) and
+the ONNX session alone in the same run (DESIGN §7 target: end-to-end ≤ model + 5 ms), and the
+node's memory at start and end.
 
   python bench/recognizer.py --seconds 30 --bodies 2 --rate 30
 """
@@ -135,19 +137,29 @@ def main() -> None:
         if after:
             latencies.append((after[0] - trigger) * 1000)
     p50, p90, p99 = np.percentile(latencies, [50, 90, 99]) if latencies else (np.nan,) * 3
+    node_p50, model_p50 = (
+        (
+            float(x)
+            for x in re.search(r"latency p50 ([\d.]+) ms.*model alone p50 ([\d.]+)", final).groups()
+        )
+        if final
+        else (np.nan, np.nan)
+    )
     print(
         f"recognizer over DDS: {args.bodies} bodies at {args.rate:.0f} Hz for "
         f"{args.seconds:.0f} s, stride {args.stride} s, model {args.model.name}, "
         f"{args.threads} ORT threads"
     )
     print(
-        "| messages sent | accepted | labels | stale windows | latency p50 / p90 / p99 ms | "
+        "| messages sent | accepted | labels | stale windows | end-to-end latency p50 / p90 / "
+        "p99 ms | in the node p50 ms | model alone p50 ms | end-to-end − model p50 ms | "
         "node RSS start → end MB |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {len(sent)} | {accepted} | {len(labels)} | {stale} | {p50:.1f} / {p90:.1f} / "
-        f"{p99:.1f} | {memory_start:.0f} → {memory_end:.0f} |"
+        f"{p99:.1f} | {node_p50:.1f} | {model_p50:.1f} | {p50 - model_p50:.1f} | "
+        f"{memory_start:.0f} → {memory_end:.0f} |"
     )
     print(
         f"input rate achieved: {len(sent) / args.seconds:.1f} msg/s; {final.split('stats: ')[-1]}"

@@ -148,3 +148,9 @@ class ActionSession:
         logits = self.logits(windows)
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def warm_up(self, bodies: int = 1) -> None:
+        """Run one window of zeros so the first live window does not pay for memory-arena
+        allocation and kernel selection."""
+        info = self.info
+        self.logits(np.zeros((1, bodies, info.window, info.num_joints, info.channels), np.float32))

@@ -86,6 +86,10 @@ def test_session_input_validation(tmp_path):
         session.logits(np.zeros((1, 1, 16, 25, 3), dtype=np.int32))
     probabilities = session.probabilities(np.zeros((2, 1, 16, 25, 3), dtype=np.float64))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    session.warm_up(bodies=2)  # stateless: later outputs are unchanged
+    np.testing.assert_array_equal(
+        session.probabilities(np.zeros((2, 1, 16, 25, 3), dtype=np.float32)), probabilities
+    )
     with pytest.raises(ValueError, match="not available"):
         choose_providers(["NoSuchExecutionProvider"])
 
