@@ -14,7 +14,7 @@ Resumable at every epoch: rerun the same command after an interruption. Results 
 ``--work-dir`` (summaries, checkpoints, TensorBoard) and the report to docs/results.md with
 PNG figures in docs/.
 
-  python bench/ablation.py                          # the full table (~1.5 h on 2 CPU cores)
+  python bench/ablation.py                          # the full table (~1.9 h on 2 idle CPU cores)
   python bench/ablation.py --only nw_ucla:mamp:0    # one row (its pretrain + linear eval)
   python bench/ablation.py --report-only            # rebuild docs/ from finished runs
 """
@@ -91,7 +91,8 @@ PLAN = [
     ],
     *[("nw_ucla", v, 0, ("finetune",)) for v in VARIANTS if v != "masksem_pi_mean_one"],
     *[("gtu", v, 0, ("pretrain", "linear")) for v in ("masksem", "mamp", "none")],
-    ("nw_ucla", "masksem_pi_mean_one", 0, ("pretrain", "linear")),
+    *[("nw_ucla", "masksem_pi_mean_one", s, ("pretrain", "linear")) for s in (0, 1, 2)],
+    ("nw_ucla", "masksem_pi_mean_one", 0, ("finetune",)),
 ]
 
 
