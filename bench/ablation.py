@@ -211,6 +211,27 @@ def collect(work: Path) -> dict:
     return results
 
 
+def adam_gradient_scale(checkpoint: Path) -> dict:
+    """Per-entry RMS gradient of a finished pretraining run, read from AdamW's bias-corrected
+    second moment: its median and the fraction of entries below ε, whose updates ε shrinks."""
+    from masksem_core.engine.checkpoint import load_checkpoint
+
+    optimizer = load_checkpoint(checkpoint)["optimizer"]
+    beta2 = optimizer["param_groups"][0]["betas"][1]
+    eps = optimizer["param_groups"][0]["eps"]
+    rms = torch.cat(
+        [
+            (state["exp_avg_sq"] / (1 - beta2 ** float(state["step"]))).sqrt().flatten()
+            for state in optimizer["state"].values()
+        ]
+    )
+    return {
+        "median_rms": float(rms.median()),
+        "below_eps": float((rms < eps).float().mean()),
+        "eps": eps,
+    }
+
+
 def mean_std(values: list[float]) -> str:
     if not values:
         return "—"
@@ -331,6 +352,27 @@ def write_report(work: Path, docs: Path) -> Path:
             for r in throughput
         ]
         lines.append("")
+    scale_rows, eps = [], None
+    for variant, label in VARIANTS.items():
+        checkpoints = sorted((work / "nw_ucla").glob(f"{variant}_s[0-9]/pretrain/last.pt"))
+        if variant != "none" and checkpoints:
+            scales = [adam_gradient_scale(c) for c in checkpoints]
+            eps = scales[0]["eps"]
+            scale_rows.append(
+                f"| {label} | {statistics.median(s['median_rms'] for s in scales):.1e} | "
+                f"{mean_std([100 * s['below_eps'] for s in scales])} |"
+            )
+    if scale_rows:
+        lines += [
+            "Gradient scale at the end of NW-UCLA pretraining, from AdamW's bias-corrected "
+            f"second moment (per-entry RMS gradient; AdamW divides by RMS + ε, ε = {eps:.0e}, "
+            "so an entry whose RMS is below ε takes less than half of its nominal step):",
+            "",
+            "| variant | median RMS gradient | entries below ε (%) |",
+            "|---|---|---|",
+            *scale_rows,
+            "",
+        ]
     figures = make_figures(work, results, docs)
     lines += [f"![{name}]({name})" for name in figures]
     path = docs / "results.md"
