@@ -95,6 +95,7 @@ PRESETS: dict[str, dict] = {
     "semantic_acceleration": {"target": "acceleration"},
     "motion_hybrid": {"masking": "motion", "loss_weighting": "none"},
     "masksem_pi_mean_one": {"loss_weighting": "pi_mean_one"},
+    "semantic_velocity_pi_mean_one": {"target": "velocity", "loss_weighting": "pi_mean_one"},
     "official": {
         "reference": "batch",
         "cam": "binary_parts",
