@@ -277,7 +277,7 @@ def make_figures(work: Path, results: dict, docs: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
     figures = []
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     for variant in VARIANTS:
         runs = results.get(("nw_ucla", variant, "pretrain"), {})
         if 0 in runs and runs[0]["history"]:
@@ -294,9 +294,9 @@ def make_figures(work: Path, results: dict, docs: Path) -> list[str]:
         title="NW-UCLA pretraining loss (÷ first epoch), seed 0", xlabel="epoch", yscale="log"
     )
     axes[1].set(title="NW-UCLA linear probe, test top-1 (%), seed 0", xlabel="epoch")
-    for ax in axes:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.savefig(docs / "ablation_curves.png", dpi=110)
     plt.close(fig)
     figures.append("ablation_curves.png")
