@@ -19,7 +19,7 @@ Resumable at every epoch: rerun the same command after an interruption. Results 
 PNG figures in docs/.
 
   python bench/ablation.py                          # the table (~1.9 h on 2 idle CPU cores)
-  python bench/ablation.py --extended               # + every other row of Table V (~1 h more)
+  python bench/ablation.py --extended               # + every other row of Table V (~1.5 h more)
   python bench/ablation.py --only nw_ucla:mamp:0    # one row (its pretrain + linear eval)
   python bench/ablation.py --report-only            # rebuild docs/ from finished runs
 """
@@ -113,7 +113,8 @@ PLAN = [
     *[("nw_ucla", "masksem_pi_mean_one", s, ("pretrain", "linear")) for s in (0, 1, 2)],
     ("nw_ucla", "masksem_pi_mean_one", 0, ("finetune",)),
 ]
-# --extended: the remaining rows of Table V and the loss-scale control of (f), ≈ 1 h more
+# --extended: the remaining rows of Table V, the loss-scale control of (f) and 3 seeds of the
+# single-seed semantic rows, ≈ 1.5 h more
 EXTENDED_PLAN = [
     *[
         ("nw_ucla", v, s, ("pretrain", "linear"))
@@ -123,6 +124,11 @@ EXTENDED_PLAN = [
     ("nw_ucla", "semantic_acceleration", 0, ("pretrain", "linear")),
     *[("nw_ucla", "random_velocity", s, ("pretrain", "linear")) for s in (1, 2)],
     ("nw_ucla", "motion_hybrid", 0, ("finetune",)),
+    *[
+        ("nw_ucla", v, s, ("pretrain", "linear"))
+        for v in ("semantic_velocity", "semantic_acceleration")
+        for s in (1, 2)
+    ],
 ]
 
 
@@ -436,7 +442,8 @@ def main() -> None:
     parser.add_argument(
         "--extended",
         action="store_true",
-        help="also run (f'), (g), (h) and seeds 1–2 of (c): every row of Table V (≈ 1 h more)",
+        help="also run (f'), (g), (h) and seeds 1–2 of (c), (f), (h): every row of Table V "
+        "(≈ 1.5 h more)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="1 epoch per stage: checks the pipeline, not a result"
