@@ -19,11 +19,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CHECKPOINT",
         help="pretraining checkpoint (default: <output_dir>/pretrain/last.pt)",
     )
+    parser.add_argument(
+        "--no-init",
+        action="store_true",
+        help="probe the seeded random initialisation instead (the baseline a pretrained "
+        "encoder must beat)",
+    )
     args = parser.parse_args(argv)
 
     def body(config, context):
         init = args.init or str(Path(config["output_dir"]) / "pretrain" / "last.pt")
-        run_classification(config, context, "linear", init=init, resume=args.resume)
+        run_classification(
+            config, context, "linear", init=init, resume=args.resume, random_encoder=args.no_init
+        )
 
     return run_main(args, body)
 

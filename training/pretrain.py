@@ -16,6 +16,13 @@ from masksem_core.engine.pretrain_run import run_pretraining
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser("training/pretrain.py", __doc__)
     parser.add_argument(
+        "--init",
+        metavar="CHECKPOINT",
+        help="start from another pretraining checkpoint with a fresh optimiser and schedule, "
+        "e.g. two-stage MaskSem: --init runs/X/pretrain/last.pt pretraining.preset=masksem "
+        "after a pretraining.preset=mamp run",
+    )
+    parser.add_argument(
         "--linear-eval",
         dest="linear_eval",
         action="store_true",
@@ -29,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body(config, context):
-        checkpoint = run_pretraining(config, context, resume=args.resume)
+        checkpoint = run_pretraining(config, context, resume=args.resume, init=args.init)
         then_linear = (
             config["pretrain"].get("then_linear_eval", False)
             if args.linear_eval is None

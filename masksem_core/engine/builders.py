@@ -12,7 +12,13 @@ from torch.utils.data.distributed import DistributedSampler
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.engine.distributed import DistributedContext
-from masksem_core.model import ActionClassifier, FineTuneHead, LinearProbeHead, SkeletonEncoder
+from masksem_core.model import (
+    ActionClassifier,
+    FineTuneHead,
+    LinearProbeHead,
+    PooledMLPHead,
+    SkeletonEncoder,
+)
 from masksem_core.pretraining import MaskSem, MaskSemConfig
 from masksem_core.skeleton import get_layout
 
@@ -32,6 +38,7 @@ def build_encoder(
         num_heads=model_cfg["heads"],
         mlp_dim=model_cfg["mlp_dim"],
         drop_path=drop_path,
+        weight_init=model_cfg.get("weight_init", "xavier"),
     )
 
 
@@ -47,6 +54,7 @@ def build_pretrainer(config: dict, layout_name: str) -> MaskSem:
         decoder_depth=model_cfg["decoder_depth"],
         decoder_heads=model_cfg["decoder_heads"],
         decoder_mlp_dim=model_cfg["decoder_mlp_dim"],
+        weight_init=model_cfg.get("weight_init", "xavier"),
     )
 
 
@@ -57,16 +65,21 @@ def build_classifier(
     num_classes: int,
     head: str,
     drop_path: float = 0.0,
-    head_dropout: float = 0.0,
+    head_dropout: float = 0.3,
 ) -> ActionClassifier:
+    """Encoder + head: ``linear`` probe, ``mlp`` (MAMP's fine-tuning head) or ``pooled_mlp``."""
     encoder = build_encoder(model_cfg, num_joints, window, drop_path)
     if head == "linear":
         return ActionClassifier(encoder, LinearProbeHead(encoder.dim, num_classes))
     if head == "mlp":
         return ActionClassifier(
-            encoder, FineTuneHead(encoder.dim, num_classes, dropout=head_dropout)
+            encoder, FineTuneHead(encoder.dim, num_joints, num_classes, dropout=head_dropout)
         )
-    raise ValueError(f"unknown head {head!r}; choose linear or mlp")
+    if head == "pooled_mlp":
+        return ActionClassifier(
+            encoder, PooledMLPHead(encoder.dim, num_classes, dropout=head_dropout)
+        )
+    raise ValueError(f"unknown head {head!r}; choose linear, mlp or pooled_mlp")
 
 
 def open_dataset(data_cfg: dict, context: DistributedContext) -> PreparedData:

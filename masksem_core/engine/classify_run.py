@@ -20,9 +20,17 @@ from masksem_core.engine.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_state_strict,
+    save_checkpoint,
     sub_state,
 )
 from masksem_core.engine.distributed import DistributedContext
+from masksem_core.engine.linear_probe import (
+    encode_draws,
+    encode_pooled,
+    evaluate_head,
+    steps_per_epoch,
+    train_head_epoch,
+)
 from masksem_core.engine.loops import (
     TensorBoardLogger,
     TrainingState,
@@ -30,6 +38,7 @@ from masksem_core.engine.loops import (
     evaluate,
     optimisation_step,
     progress,
+    wall_clock,
     wrap_for_training,
     write_json,
 )
@@ -38,9 +47,11 @@ from masksem_core.engine.schedule import (
     parameter_groups,
     warmup_cosine_scheduler,
 )
+from masksem_core.model import ActionClassifier
 from masksem_core.skeleton import get_layout
 
 MODES = ("linear", "finetune")
+FEATURE_CACHE = "features.pt"
 
 
 def load_pretrained_encoder(path: str | Path) -> tuple[dict, dict, str]:
@@ -52,24 +63,83 @@ def load_pretrained_encoder(path: str | Path) -> tuple[dict, dict, str]:
     return state["config"]["model"], encoder, state["layout"]
 
 
+def cached_probe_features(
+    model: ActionClassifier,
+    train_set: WindowDataset,
+    test_loader: torch.utils.data.DataLoader,
+    config: dict,
+    context: DistributedContext,
+    out: Path,
+) -> dict[str, torch.Tensor]:
+    """Pooled frozen features of ``linear.feature_draws`` augmented passes over the training
+    windows and of the test windows; stored in the stage folder so a resumed probe reuses them."""
+    cfg = config["linear"]
+    path = out / FEATURE_CACHE
+    draws = cfg.get("feature_draws", 10)
+    if path.is_file():
+        cache = load_checkpoint(path)
+        if cache.get("draws") == draws and cache.get("encoder_digest") == encoder_digest(model):
+            return cache["features"]
+    started = time.perf_counter()
+    train, train_labels = encode_draws(
+        model,
+        train_set,
+        draws,
+        config["seed"],
+        context,
+        config["eval_batch_size"],
+        config["data"]["num_workers"],
+        config["precision"],
+    )
+    test, test_labels = encode_pooled(model, test_loader, context, config["precision"])
+    features = {
+        "train": train,
+        "train_labels": train_labels,
+        "test": test,
+        "test_labels": test_labels,
+    }
+    if context.is_main:
+        save_checkpoint(
+            path,
+            {"draws": draws, "encoder_digest": encoder_digest(model), "features": features},
+        )
+        print(
+            f"linear probe: encoded {draws} augmentation draws of {len(train_labels)} training "
+            f"and {len(test_labels)} test windows in {time.perf_counter() - started:.1f} s"
+        )
+    return features
+
+
+def encoder_digest(model: ActionClassifier) -> float:
+    """A cheap fingerprint of the frozen encoder's weights (sum of |w|), so a feature cache
+    written for another encoder is never reused."""
+    return float(sum(p.detach().double().abs().sum() for p in model.encoder.parameters()))
+
+
 def run_classification(
     config: dict,
     context: DistributedContext,
     mode: str,
     init: str | None = None,
     resume: str | None = None,
+    random_encoder: bool = False,
 ) -> dict:
-    """Train a classifier head (linear) or the whole network (finetune); return the summary."""
+    """Train a classifier head (linear) or the whole network (finetune); return the summary.
+
+    ``random_encoder``: the linear probe runs on the seeded random initialisation (the baseline
+    every pretrained encoder must beat) instead of a checkpoint."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     data_cfg, cfg = config["data"], config[mode]
-    init = init or cfg.get("init")
-    if mode == "linear" and not init:
-        raise ValueError("linear evaluation needs a pretrained checkpoint: pass --init PATH")
+    init = None if random_encoder else (init or cfg.get("init"))
+    if mode == "linear" and not init and not random_encoder:
+        raise ValueError(
+            "linear evaluation needs a pretrained checkpoint: pass --init PATH "
+            "(or --no-init to probe a random encoder)"
+        )
     out = Path(config["output_dir"]) / mode
     if cfg.get("label_fraction"):
         out = out.with_name(f"{mode}_{cfg['label_fraction'] * 100:g}pct_seed{cfg['label_seed']}")
-    torch.manual_seed(config["seed"] + context.rank)
     model_cfg, encoder_state, source_layout = config["model"], None, None
     if init:  # a bad checkpoint is reported before any data is touched
         model_cfg, encoder_state, source_layout = load_pretrained_encoder(init)
@@ -82,20 +152,22 @@ def run_classification(
             f"{data_cfg['root']} uses {layout.name}"
         )
     num_classes = len(prepared.class_names)
+    torch.manual_seed(config["seed"])  # the same initial weights on every rank
     model = build_classifier(
         model_cfg,
         layout.num_joints,
         data_cfg["window"],
         num_classes,
-        head="linear" if mode == "linear" else "mlp",
+        head="linear" if mode == "linear" else cfg.get("head", "mlp"),
         drop_path=cfg.get("drop_path", 0.0),
-        head_dropout=cfg.get("head_dropout", 0.0),
+        head_dropout=cfg.get("head_dropout", 0.3),
     )
     if encoder_state is not None:
         load_state_strict(model.encoder, encoder_state, f"encoder of {init}")
     if mode == "linear":
         model.encoder.requires_grad_(False)
     model.to(context.device)
+    torch.manual_seed(config["seed"] + context.rank)  # per-rank augmentation and dropout
 
     train_split = data_cfg["train_split"]
     if cfg.get("label_fraction"):
@@ -108,12 +180,16 @@ def run_classification(
     test_set = WindowDataset(
         prepared, data_cfg["test_split"], train=False, window=data_cfg["window"]
     )
-    loader, sampler = train_loader(
-        train_set, cfg["batch_size"], context, data_cfg["num_workers"], config["seed"]
-    )
     test_loader = eval_loader(test_set, config["eval_batch_size"], context, data_cfg["num_workers"])
-    steps_per_epoch = len(loader)
-    total_steps = cfg["epochs"] * steps_per_epoch
+    cached = mode == "linear" and cfg.get("cache_features", True)
+    if cached:
+        features = cached_probe_features(model, train_set, test_loader, config, context, out)
+        steps = steps_per_epoch(len(features["train_labels"]), cfg["batch_size"])
+    else:
+        loader, sampler = train_loader(
+            train_set, cfg["batch_size"], context, data_cfg["num_workers"], config["seed"]
+        )
+        steps = len(loader)
     if mode == "linear":
         optimizer = torch.optim.SGD(
             model.head.parameters(),
@@ -131,7 +207,7 @@ def run_classification(
         optimizer = torch.optim.AdamW(groups, lr=cfg["lr"], betas=tuple(cfg["betas"]))
         apply_lr_scales(optimizer)
     scheduler = warmup_cosine_scheduler(
-        optimizer, cfg["warmup_epochs"] * steps_per_epoch, total_steps, cfg["lr"], cfg["min_lr"]
+        optimizer, cfg["warmup_epochs"] * steps, cfg["epochs"] * steps, cfg["lr"], cfg["min_lr"]
     )
     scaler = torch.amp.GradScaler(context.device.type, enabled=config["precision"] == "fp16")
     criterion = nn.CrossEntropyLoss(label_smoothing=cfg.get("label_smoothing", 0.0))
@@ -143,16 +219,14 @@ def run_classification(
     wrapped = wrap_for_training(model, context)
     logger = TensorBoardLogger(out / "tb", context)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    started = time.perf_counter()
-    for epoch in range(start_epoch, cfg["epochs"]):
+
+    def train_online(epoch: int) -> float:
         sampler.set_epoch(epoch)
         wrapped.train()
         if mode == "linear":
             model.encoder.eval()  # frozen features: no dropout, no drop path
         loss_total = 0.0
-        bar = progress(
-            loader, context, f"{mode} {epoch + 1}/{cfg['epochs']}", total=steps_per_epoch
-        )
+        bar = progress(loader, context, f"{mode} {epoch + 1}/{cfg['epochs']}", total=steps)
         for step, (x, y) in enumerate(bar):
             x, y = x.to(context.device, non_blocking=True), y.to(context.device)
             with autocast(config["precision"], context.device):
@@ -160,17 +234,42 @@ def run_classification(
             check_finite_loss(loss, epoch, step)
             optimisation_step(loss, optimizer, scheduler, scaler, cfg.get("clip_grad"), trainable)
             loss_total += loss.item()
-            global_step = epoch * steps_per_epoch + step
+            global_step = epoch * steps + step
             if global_step % config["log_every"] == 0:
                 logger.scalars(
                     {"loss": loss.item(), "lr": optimizer.param_groups[-1]["lr"]}, global_step, mode
                 )
-        metrics = evaluate(model, test_loader, context, config["precision"], num_classes)
+        return loss_total / steps
+
+    def train_cached(epoch: int) -> float:
+        draws = features["train"]
+        generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + epoch)
+        loss = train_head_epoch(
+            model.head,
+            draws[epoch % len(draws)],
+            features["train_labels"],
+            optimizer,
+            scheduler,
+            cfg["batch_size"],
+            generator,
+        )
+        check_finite_loss(torch.tensor(loss), epoch, steps)
+        logger.scalars({"loss": loss, "lr": optimizer.param_groups[-1]["lr"]}, epoch + 1, mode)
+        return loss
+
+    clock = wall_clock(history)
+    for epoch in range(start_epoch, cfg["epochs"]):
+        train_loss = train_cached(epoch) if cached else train_online(epoch)
+        if cached:
+            metrics = evaluate_head(model.head, features["test"], features["test_labels"])
+        else:
+            metrics = evaluate(model, test_loader, context, config["precision"], num_classes)
         history.append(
             {
                 "epoch": epoch + 1,
-                "train_loss": loss_total / steps_per_epoch,
+                "train_loss": train_loss,
                 **{f"test_{k}": v for k, v in metrics.items()},
+                "wall_seconds": clock(),
             }
         )
         logger.scalars(
@@ -181,7 +280,7 @@ def run_classification(
         if context.is_main:
             print(
                 f"{mode} epoch {epoch + 1}/{cfg['epochs']}: train loss "
-                f"{loss_total / steps_per_epoch:.4f}, test top-1 {metrics['top1']:.2f} %, "
+                f"{train_loss:.4f}, test top-1 {metrics['top1']:.2f} %, "
                 f"top-5 {metrics['top5']:.2f} %"
             )
         training.save(
@@ -193,7 +292,7 @@ def run_classification(
             config={**config, "model": model_cfg},
             layout=layout.name,
             class_names=prepared.class_names,
-            head="linear" if mode == "linear" else "mlp",
+            head="linear" if mode == "linear" else cfg.get("head", "mlp"),
             init=str(init) if init else None,
         )
     best = max(history, key=lambda h: h["test_top1"])
@@ -205,6 +304,7 @@ def run_classification(
         "train_split": train_split,
         "test_split": data_cfg["test_split"],
         "init": init,
+        "random_encoder": random_encoder,
         "epochs": cfg["epochs"],
         "world_size": context.world_size,
         "last_epoch": {"top1": final["test_top1"], "top5": final["test_top5"]},
@@ -217,7 +317,7 @@ def run_classification(
         "unique_test_samples": final["test_unique_samples"],
         "history": history,
         "checkpoint": str(last),
-        "wall_seconds": time.perf_counter() - started,
+        "wall_seconds": final["wall_seconds"],
     }
     if context.is_main:
         write_json(out / "summary.json", summary)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -117,6 +118,14 @@ def evaluate(
         "samples": int(counts[2].item()),
         "unique_samples": len(set(all_seen)),
     }
+
+
+def wall_clock(history: list[dict]) -> Callable[[], float]:
+    """Training seconds so far, accumulated across resumes: the time recorded by the last
+    finished epoch of an earlier run plus the time since this call."""
+    before = history[-1].get("wall_seconds", 0.0) if history else 0.0
+    started = time.perf_counter()
+    return lambda: before + time.perf_counter() - started
 
 
 def write_json(path: Path, content: dict) -> None:

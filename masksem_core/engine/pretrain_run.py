@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
@@ -10,6 +9,7 @@ from torch.utils.data import DataLoader
 
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import autocast, build_pretrainer, open_dataset, train_loader
+from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint
 from masksem_core.engine.distributed import (
     DistributedContext,
     replicas_in_sync,
@@ -20,6 +20,7 @@ from masksem_core.engine.loops import (
     check_finite_loss,
     optimisation_step,
     progress,
+    wall_clock,
     wrap_for_training,
     write_json,
 )
@@ -40,14 +41,37 @@ def compute_reference(
     return average_motion_reference(batches)
 
 
-def run_pretraining(config: dict, context: DistributedContext, resume: str | None = None) -> Path:
-    """Pretrain and return the path of the final checkpoint (``<output_dir>/pretrain/last.pt``)."""
+def run_pretraining(
+    config: dict, context: DistributedContext, resume: str | None = None, init: str | None = None
+) -> Path:
+    """Pretrain and return the path of the final checkpoint (``<output_dir>/pretrain/last.pt``).
+
+    ``init`` (or ``pretrain.init``): start φ, θ and the decoder from another pretraining
+    checkpoint (e.g. a finished MAMP-mode run: two-stage MaskSem) with a fresh optimiser and
+    schedule."""
     data_cfg, train_cfg = config["data"], config["pretrain"]
     out = stage_dir(config, "pretrain")
-    torch.manual_seed(config["seed"] + context.rank)
+    init = init or train_cfg.get("init")
+    source = load_checkpoint(init) if init and not resume else None  # bad paths fail early
     prepared = open_dataset(data_cfg, context)
     layout = prepared.meta["layout"]
+    torch.manual_seed(config["seed"])  # the same initial weights on every rank, θ included
     model = build_pretrainer(config, layout).to(context.device)
+    torch.manual_seed(config["seed"] + context.rank)  # per-rank masking and augmentation
+    if source is not None:
+        if source.get("layout") != layout:
+            raise CheckpointError(
+                f"{init} was pretrained on layout {source.get('layout')}, the dataset "
+                f"{data_cfg['root']} uses {layout}"
+            )
+        try:
+            fresh = model.initialise_from_pretrained(source["model"])
+        except ValueError as err:
+            raise CheckpointError(f"{init} does not fit this model: {err}") from None
+        if context.is_main:
+            print(
+                f"initialised from {init}" + (f" (kept fresh: {', '.join(fresh)})" if fresh else "")
+            )
     train_set = WindowDataset(
         prepared, data_cfg["train_split"], train=True, window=data_cfg["window"]
     )
@@ -86,9 +110,23 @@ def run_pretraining(config: dict, context: DistributedContext, resume: str | Non
     wrapped = wrap_for_training(model, context)
     logger = TensorBoardLogger(out / "tb", context)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    started = time.perf_counter()
+    clock = wall_clock(history)
+
+    def save(epochs_done: int) -> None:
+        training.save(
+            last,
+            context,
+            epochs_done,
+            history,
+            kind="pretrain",
+            config=config,
+            layout=layout,
+            class_names=prepared.class_names,
+        )
+
     for epoch in range(start_epoch, train_cfg["epochs"]):
         sampler.set_epoch(epoch)
+        model.begin_epoch(epoch)
         wrapped.train()
         totals: dict[str, float] = {}
         bar = progress(
@@ -112,19 +150,12 @@ def run_pretraining(config: dict, context: DistributedContext, resume: str | Non
                     {**values, "lr": optimizer.param_groups[0]["lr"]}, global_step, "pretrain"
                 )
         means = {k: v / steps_per_epoch for k, v in totals.items()}
-        history.append({"epoch": epoch + 1, **means})
+        history.append({"epoch": epoch + 1, **means, "wall_seconds": clock()})
         if context.is_main:
-            print(f"pretrain epoch {epoch + 1}/{train_cfg['epochs']}: loss {means['loss']:.6f}")
-        training.save(
-            last,
-            context,
-            epoch + 1,
-            history,
-            kind="pretrain",
-            config=config,
-            layout=layout,
-            class_names=prepared.class_names,
-        )
+            print(f"pretrain epoch {epoch + 1}/{train_cfg['epochs']}: loss {means['loss']:.4g}")
+        save(epoch + 1)
+    if not history:  # pretrain.epochs=0: save the (seeded or --init) initial weights
+        save(0)
     in_sync = replicas_in_sync(model, context)
     if context.is_main:
         write_json(
@@ -133,11 +164,12 @@ def run_pretraining(config: dict, context: DistributedContext, resume: str | Non
                 "experiment": config["experiment"],
                 "stage": "pretrain",
                 "epochs": train_cfg["epochs"],
+                "init": init,
                 "history": history,
                 "checkpoint": str(last),
                 "world_size": context.world_size,
                 "replicas_in_sync": in_sync,
-                "wall_seconds": time.perf_counter() - started,
+                "wall_seconds": clock(),
             },
         )
         print(

@@ -25,6 +25,7 @@ class MaskedMotionDecoder(nn.Module):
         depth: int = 3,
         num_heads: int = 8,
         mlp_dim: int = 1024,
+        weight_init: str = "xavier",
     ) -> None:
         super().__init__()
         self.num_segments = num_segments
@@ -35,9 +36,8 @@ class MaskedMotionDecoder(nn.Module):
         self.transformer = TransformerStack(dim, depth, num_heads, mlp_dim)
         self.prediction = nn.Linear(dim, out_dim)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
-        init_transformer_weights(self.input_projection)
-        init_transformer_weights(self.transformer)
-        init_transformer_weights(self.prediction)
+        for part in (self.input_projection, self.transformer, self.prediction):
+            init_transformer_weights(part, weight_init)
 
     def forward(self, kept_features: torch.Tensor, keep_index: torch.Tensor) -> torch.Tensor:
         """(N, K, D_enc) features of kept tokens at flat indices (N, K) → (N, L, out_dim)."""

@@ -18,7 +18,10 @@ def segment_tokens(x: torch.Tensor, segment_length: int) -> torch.Tensor:
 
 
 class JointEmbedding(nn.Module):
-    """E' = JointEmbedding(S'): Linear(l·C → D) on each (segment, joint) token (eq. 1)."""
+    """E' = JointEmbedding(S'): Linear(l·C → D) on each (segment, joint) token (eq. 1).
+
+    Equivalent to MAMP's Conv2d with kernel (l, 1) and stride (l, 1), including PyTorch's default
+    initialisation (same fan-in l·C)."""
 
     def __init__(self, in_channels: int, segment_length: int, dim: int) -> None:
         super().__init__()

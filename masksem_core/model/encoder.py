@@ -26,6 +26,7 @@ class SkeletonEncoder(nn.Module):
         num_heads: int = 8,
         mlp_dim: int = 1024,
         drop_path: float = 0.0,
+        weight_init: str = "xavier",
     ) -> None:
         super().__init__()
         if window % segment_length:
@@ -41,8 +42,9 @@ class SkeletonEncoder(nn.Module):
             self.num_segments, num_joints, dim
         )
         self.transformer = TransformerStack(dim, depth, num_heads, mlp_dim, drop_path)
-        init_transformer_weights(self.joint_embedding)
-        init_transformer_weights(self.transformer)
+        init_transformer_weights(self.transformer, weight_init)
+        if weight_init != "xavier":  # MAMP keeps PyTorch's default init for the joint embedding
+            init_transformer_weights(self.joint_embedding, weight_init)
 
     @property
     def num_tokens(self) -> int:

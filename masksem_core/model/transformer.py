@@ -81,11 +81,20 @@ class TransformerStack(nn.Module):
         return self.norm(x)
 
 
-def init_transformer_weights(module: nn.Module) -> None:
-    """Trunc-normal(0.02) linear weights with zero bias, unit LayerNorm (MAE convention)."""
+WEIGHT_INITS = ("xavier", "trunc_normal")
+
+
+def init_transformer_weights(module: nn.Module, scheme: str = "xavier") -> None:
+    """Linear weights xavier-uniform (MAMP, after JAX ViT) or trunc-normal(0.02) (MAE), zero
+    biases; LayerNorm weight 1, bias 0."""
+    if scheme not in WEIGHT_INITS:
+        raise ValueError(f"unknown weight init {scheme!r}; choose one of {WEIGHT_INITS}")
     for m in module.modules():
         if isinstance(m, nn.Linear):
-            nn.init.trunc_normal_(m.weight, std=0.02)
+            if scheme == "xavier":
+                nn.init.xavier_uniform_(m.weight)
+            else:
+                nn.init.trunc_normal_(m.weight, std=0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.LayerNorm):

@@ -14,9 +14,10 @@ def masked_reconstruction_loss(
     """L = (1/|idx^mask|) Σ_{i ∈ idx^mask} ‖M^pred_i − M_i‖² · π_i (eq. 14).
 
     ``prediction`` and ``target`` are (N, L, l·C), ``masked`` is a boolean (N, L) and
-    ``weights`` the masking distribution π (N, L), or None for the unweighted loss.
+    ``weights`` the masking distribution π (N, L), or None for the unweighted loss. As in MAMP,
+    a token's squared error is averaged over its l·C values (‖·‖² / (l·C)).
     """
-    per_token = (prediction.float() - target.float()).pow(2).sum(dim=-1)  # (N, L)
+    per_token = (prediction.float() - target.float()).pow(2).mean(dim=-1)  # (N, L)
     if weights is not None:
         per_token = per_token * weights
     mask = masked.to(per_token.dtype)

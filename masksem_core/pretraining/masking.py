@@ -33,16 +33,30 @@ def semantic_masking_log_distribution(
     return torch.log_softmax(eta / tau_grad, dim=1)
 
 
-def motion_aware_log_distribution(
-    sequences: torch.Tensor, segment_length: int, tau: float
-) -> torch.Tensor:
-    """MAMP's motion-aware masking: log softmax(m/(max m·τ)), m = mean |Δx| per token.
+MOTION_SCORES = ("segment_difference", "frame_velocity")
 
+
+def motion_aware_log_distribution(
+    sequences: torch.Tensor, segment_length: int, tau: float, score: str = "segment_difference"
+) -> torch.Tensor:
+    """MAMP's motion-aware masking: log softmax(m / (max m · τ)) over a sequence's tokens.
+
+    ``segment_difference`` (MAMP): m = mean over a token's l·C values of |x_seg(t) − x_seg(t−1)|,
+    the difference between consecutive segments of the patchified input; the first segment copies
+    the second. ``frame_velocity``: m = mean |x[t+1] − x[t]| over the frames inside a segment.
     (N, T, V, C) → (N, L).
     """
     if tau <= 0:
         raise ValueError(f"motion-aware temperature τ must be positive, got {tau}")
-    motion = segment_tokens(velocity(sequences).abs(), segment_length).mean(dim=-1)  # (N, Te, V)
+    if score == "segment_difference":
+        tokens = segment_tokens(sequences, segment_length)  # (N, Te, V, l·C)
+        difference = (tokens[:, 1:] - tokens[:, :-1]).abs()  # (N, Te − 1, V, l·C)
+        difference = torch.cat([difference[:, :1], difference], dim=1)  # first copies second
+        motion = difference.mean(dim=-1)  # (N, Te, V)
+    elif score == "frame_velocity":
+        motion = segment_tokens(velocity(sequences).abs(), segment_length).mean(dim=-1)
+    else:
+        raise ValueError(f"unknown motion score {score!r}; choose one of {MOTION_SCORES}")
     motion = motion.flatten(1).float()
     motion = motion / (motion.amax(dim=1, keepdim=True) * tau + 1e-10)
     return torch.log_softmax(motion, dim=1)

@@ -26,6 +26,7 @@ from masksem_core.pretraining.gradcam import (
 )
 from masksem_core.pretraining.loss import hybrid_motion_loss, masked_reconstruction_loss
 from masksem_core.pretraining.masking import (
+    MOTION_SCORES,
     gumbel_top_k_masking,
     motion_aware_log_distribution,
     num_kept_tokens,
@@ -41,7 +42,8 @@ CHOICES = {
     "reference": ("dataset", "batch"),
     "cam": ("paper", "binary_parts"),
     "loss_weighting": ("pi", "pi_mean_one", "none"),
-    "prediction": ("separate", "shared"),
+    "prediction": ("shared", "separate"),
+    "motion_score": MOTION_SCORES,
 }
 
 
@@ -56,12 +58,14 @@ class MaskSemConfig:
     reference: str = "dataset"  # S̄ over the training set (eq. 2) | mean of the current batch
     cam: str = "paper"  # adjacency-smoothed η (eq. 7) | official binary body-part CAM
     loss_weighting: str = "pi"  # π (eq. 14) | π·L (mean weight 1) | unweighted masked loss
-    prediction: str = "separate"  # one FC output per target | one output regressed to both
+    prediction: str = "shared"  # one FC output regressed to both targets (eq. 14) | one per target
     tau_grad: float = 0.8  # τ_grad of eq. 8
     normalise_cam_by_max: bool = True  # η / max η before eq. 8 (see README design notes)
     motion_tau: float = 0.8  # τ of MAMP's motion-aware masking
+    motion_score: str = "segment_difference"  # MAMP's | mean per-frame |velocity| in a segment
     ema_momentum: float = 0.99  # m of eq. 10
-    standardise_targets: bool = False  # official release: per-token mean/var standardisation
+    standardise_targets: bool = True  # MAMP: per-token mean/var standardisation of the targets
+    semantic_from_epoch: int = 0  # >0: MAMP's objective until this epoch, then θ ← φ and semantic
 
     def __post_init__(self) -> None:
         for name, allowed in CHOICES.items():
@@ -69,6 +73,15 @@ class MaskSemConfig:
                 raise ValueError(
                     f"pretraining.{name}={getattr(self, name)!r} is not one of {allowed}"
                 )
+        if self.semantic_from_epoch < 0:
+            raise ValueError(
+                f"pretraining.semantic_from_epoch must be ≥ 0, got {self.semantic_from_epoch}"
+            )
+        if self.semantic_from_epoch and self.masking != "semantic":
+            raise ValueError(
+                "pretraining.semantic_from_epoch switches to semantic masking; it needs "
+                f"pretraining.masking=semantic, got {self.masking!r}"
+            )
 
     @classmethod
     def from_dict(cls, values: dict) -> MaskSemConfig:
@@ -96,13 +109,7 @@ PRESETS: dict[str, dict] = {
     "motion_hybrid": {"masking": "motion", "loss_weighting": "none"},
     "masksem_pi_mean_one": {"loss_weighting": "pi_mean_one"},
     "semantic_velocity_pi_mean_one": {"target": "velocity", "loss_weighting": "pi_mean_one"},
-    "official": {
-        "reference": "batch",
-        "cam": "binary_parts",
-        "loss_weighting": "none",
-        "prediction": "shared",
-        "standardise_targets": True,
-    },
+    "official": {"reference": "batch", "cam": "binary_parts", "loss_weighting": "none"},
 }
 
 
@@ -118,6 +125,7 @@ class MaskSem(nn.Module):
         decoder_depth: int = 3,
         decoder_heads: int = 8,
         decoder_mlp_dim: int = 1024,
+        weight_init: str = "xavier",
     ) -> None:
         super().__init__()
         self.config = config or MaskSemConfig()
@@ -131,16 +139,21 @@ class MaskSem(nn.Module):
         if self.config.masking == "semantic":
             self.offline_encoder = copy.deepcopy(encoder).requires_grad_(False)
         values = encoder.segment_length * encoder.in_channels
-        separate = self.config.target == "hybrid" and self.config.prediction == "separate"
+        self.separate_outputs = (
+            self.config.target == "hybrid" and self.config.prediction == "separate"
+        )
+        # curriculum (semantic_from_epoch > 0): MAMP's objective until that epoch (begin_epoch)
+        self.motion_stage = self.config.semantic_from_epoch > 0
         self.decoder = MaskedMotionDecoder(
             encoder.num_segments,
             encoder.num_joints,
             encoder.dim,
-            out_dim=2 * values if separate else values,
+            out_dim=2 * values if self.separate_outputs else values,
             dim=decoder_dim,
             depth=decoder_depth,
             num_heads=decoder_heads,
             mlp_dim=decoder_mlp_dim,
+            weight_init=weight_init,
         )
         self.register_buffer(
             "adjacency", torch.from_numpy(layout.normalized_adjacency()), persistent=False
@@ -173,17 +186,37 @@ class MaskSem(nn.Module):
             )
         return self.reference
 
+    # -- curriculum ----------------------------------------------------------------------------
+    def begin_epoch(self, epoch: int) -> None:
+        """Select the objective of 0-based ``epoch``: with ``semantic_from_epoch = K > 0``, MAMP's
+        (motion-aware masking, velocity target, unweighted loss) before epoch K; at epoch K the
+        offline encoder θ is set to φ and the configured semantic objective takes over."""
+        switch = self.config.semantic_from_epoch
+        self.motion_stage = epoch < switch
+        if epoch == switch > 0 and self.offline_encoder is not None:
+            self.offline_encoder.load_state_dict(self.encoder.state_dict())
+
+    def stage_objective(self) -> tuple[str, str, str]:
+        """(masking, target, loss weighting) in force now."""
+        cfg = self.config
+        if self.motion_stage:
+            return "motion", "velocity", "none"
+        return cfg.masking, cfg.target, cfg.loss_weighting
+
     # -- masking -------------------------------------------------------------------------------
     @torch.no_grad()
     def masking_log_distribution(self, x: torch.Tensor) -> torch.Tensor:
         """log π over every body's tokens: (B, M, T, V, C) → (B·M, L)."""
         cfg, enc = self.config, self.encoder
+        masking = self.stage_objective()[0]
         sequences = x.flatten(0, 1)  # (N, T, V, C)
-        if cfg.masking == "random":
+        if masking == "random":
             shape = (sequences.shape[0], enc.num_tokens)
             return torch.full(shape, -math.log(enc.num_tokens), device=x.device)
-        if cfg.masking == "motion":
-            return motion_aware_log_distribution(sequences, enc.segment_length, cfg.motion_tau)
+        if masking == "motion":
+            return motion_aware_log_distribution(
+                sequences, enc.segment_length, cfg.motion_tau, cfg.motion_score
+            )
         dense = offline_dense_features(self.offline_encoder, sequences)  # (N, Te, V, D)
         reference = self._reference_for(x).to(sequences.dtype)[None]  # (1, T, V, C)
         reference_dense = offline_dense_features(self.offline_encoder, reference)
@@ -211,21 +244,20 @@ class MaskSem(nn.Module):
         tokens = enc.embed(sequences).flatten(1, 2)  # (N, L, D)
         kept = torch.gather(tokens, 1, keep_index.unsqueeze(-1).expand(-1, -1, tokens.shape[-1]))
         prediction = self.decoder(enc.encode_tokens(kept), keep_index)  # (N, L, out)
-        targets = motion_targets(sequences, cfg.target, enc.segment_length, cfg.standardise_targets)
+        _, target, loss_weighting = self.stage_objective()
+        targets = motion_targets(sequences, target, enc.segment_length, cfg.standardise_targets)
         pi = log_pi.exp()
-        weights = {"pi": pi, "pi_mean_one": pi * pi.shape[1], "none": None}[cfg.loss_weighting]
-        if cfg.target == "hybrid" and cfg.prediction == "separate":
-            predictions = dict(zip(targets, prediction.chunk(2, dim=-1), strict=True))
-        else:
-            predictions = dict.fromkeys(targets, prediction)
+        weights = {"pi": pi, "pi_mean_one": pi * pi.shape[1], "none": None}[loss_weighting]
+        outputs = prediction.chunk(2, dim=-1) if self.separate_outputs else (prediction,) * 2
+        predictions = {"velocity": outputs[0], "acceleration": outputs[1]}  # M^pred (eq. 13)
         losses = {
-            kind: masked_reconstruction_loss(predictions[kind], target, masked, weights)
-            for kind, target in targets.items()
+            kind: masked_reconstruction_loss(predictions[kind], value, masked, weights)
+            for kind, value in targets.items()
         }
-        if cfg.target == "hybrid":
+        if target == "hybrid":
             loss = hybrid_motion_loss(losses["velocity"], losses["acceleration"], cfg.beta)
         else:
-            loss = losses[cfg.target]
+            loss = losses[target]
         stats = {f"loss_{kind}": value.detach() for kind, value in losses.items()}
         stats["masked_pi_mass"] = (pi * masked).sum(dim=1).mean()
         stats["pi_entropy"] = -(pi * log_pi).sum(dim=1).mean()
@@ -235,7 +267,7 @@ class MaskSem(nn.Module):
     @torch.no_grad()
     def update_offline_encoder(self) -> None:
         """θ ← mθ + (1 − m)φ (eq. 10); call after every optimiser step."""
-        if self.offline_encoder is not None:
+        if self.offline_encoder is not None and not self.motion_stage:
             ema_update_(self.offline_encoder, self.encoder, self.config.ema_momentum)
 
     def initialise_from_pretrained(self, state_dict: dict[str, torch.Tensor]) -> list[str]:

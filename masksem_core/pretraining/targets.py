@@ -22,16 +22,19 @@ def acceleration(x: torch.Tensor) -> torch.Tensor:
 
 
 def standardise_tokens(tokens: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Official-release option: each token's l·C target values to zero mean, unit variance."""
+    """MAMP's target normalisation: each token's l·C values to zero mean and unit (unbiased)
+    variance, ``(M − mean) / sqrt(var + eps)``. (N, L, l·C) → same."""
     mean = tokens.mean(dim=-1, keepdim=True)
     var = tokens.var(dim=-1, keepdim=True)
     return (tokens - mean) / (var + eps).sqrt()
 
 
 def motion_targets(
-    sequences: torch.Tensor, target: str, segment_length: int, standardise: bool = False
+    sequences: torch.Tensor, target: str, segment_length: int, standardise: bool = True
 ) -> dict[str, torch.Tensor]:
-    """Per-token targets {"velocity"?, "acceleration"?}: (N, T, V, C) → each (N, L, l·C)."""
+    """Per-token targets {"velocity"?, "acceleration"?}: (N, T, V, C) → each (N, L, l·C).
+
+    Eq. 12 per token; ``standardise`` applies MAMP's per-token normalisation (the default)."""
     if target not in TARGETS:
         raise ValueError(f"unknown reconstruction target {target!r}; choose one of {TARGETS}")
     kinds = ("velocity", "acceleration") if target == "hybrid" else (target,)

@@ -24,6 +24,8 @@ META = {"class_names": ["a", "b", "c"], "layout": "ntu25", "window": 16, "segmen
 
 def tiny_classifier(head=LinearProbeHead):
     enc = tiny_encoder(25)
+    if head is FineTuneHead:
+        return ActionClassifier(enc, FineTuneHead(enc.dim, 25, 3)).eval()
     return ActionClassifier(enc, head(enc.dim, 3)).eval()
 
 

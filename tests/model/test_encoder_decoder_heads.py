@@ -10,7 +10,8 @@ from tests.conftest import tiny_encoder
 @pytest.mark.parametrize("head_cls", [LinearProbeHead, FineTuneHead])
 def test_classifier_shapes_for_any_layout_and_body_count(num_joints, bodies, head_cls):
     encoder = tiny_encoder(num_joints)
-    model = ActionClassifier(encoder, head_cls(encoder.dim, 7)).eval()
+    head = head_cls(encoder.dim, num_joints, 7) if head_cls is FineTuneHead else None
+    model = ActionClassifier(encoder, head or head_cls(encoder.dim, 7)).eval()
     x = torch.randn(1, bodies, 16, num_joints, 3)  # batch 1
     assert model.features(x).shape == (1, bodies, 4, num_joints, 32)
     assert model(x).shape == (1, 7)

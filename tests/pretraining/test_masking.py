@@ -67,14 +67,27 @@ def test_uniform_distribution_masks_uniformly():
     assert torch.all((counts / 2000 - 0.5).abs() < 0.06)
 
 
-def test_motion_aware_distribution_prefers_moving_joints():
+def test_motion_aware_segment_difference_by_hand():
+    """MAMP's score: |token t − token t−1| of the patchified input, mean over its l·C values."""
+    x = torch.zeros(1, 8, 3, 3)
+    x[0, :, 2, 0] = torch.arange(8.0) ** 2  # joint 2: x = 0 1 4 9 | 16 25 36 49
+    x[0, 4:, 1, 0] = 1.0  # joint 1 steps from 0 to 1 between the two segments
+    log_pi = motion_aware_log_distribution(x, segment_length=4, tau=0.8)
+    # segment 1 − segment 0: joint 2 → 16 + 24 + 32 + 40 = 112 over 12 values; joint 1 → 4 / 12;
+    # the first segment copies the second. s = m / (max m · τ)
+    m = torch.tensor([0.0, 4 / 12, 112 / 12]).repeat(2)
+    s = m / (m.max() * 0.8)
+    torch.testing.assert_close(log_pi.exp()[0], torch.softmax(s, 0), atol=1e-6, rtol=1e-5)
+
+
+def test_motion_aware_frame_velocity_option_by_hand():
     x = torch.zeros(1, 8, 3, 3)
     x[0, :, 2, 0] = torch.arange(8.0)  # only joint 2 moves
-    log_pi = motion_aware_log_distribution(x, segment_length=4, tau=0.8)
+    log_pi = motion_aware_log_distribution(x, 4, 0.8, score="frame_velocity")
     pi = log_pi.exp().reshape(2, 3)
-    assert torch.all(pi[:, 2] > pi[:, 0])
-    torch.testing.assert_close(pi.sum(), torch.tensor(1.0))
-    # by hand: segment 0 of joint 2: |Δx| = 1,1,1,1 in x of the 12 values → m = 4/12;
+    # segment 0 of joint 2: |Δx| = 1,1,1,1 in x of the 12 values → m = 4/12;
     # segment 1: the last frame's velocity is 0 → 3/12. s = m / (max·0.8)
     s = torch.tensor([[0, 0, 1 / 0.8], [0, 0, 0.75 / 0.8]]).flatten()
     torch.testing.assert_close(pi.flatten(), torch.softmax(s, 0), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown motion score"):
+        motion_aware_log_distribution(x, 4, 0.8, score="optical_flow")

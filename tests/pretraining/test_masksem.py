@@ -59,7 +59,7 @@ def test_overfits_a_tiny_fixed_batch_and_theta_gets_no_gradient():
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     generator = torch.Generator().manual_seed(0)
     losses = []
-    for step in range(50):
+    for step in range(120):
         loss, _ = model(x, generator)
         optimiser.zero_grad()
         loss.backward()
@@ -103,8 +103,8 @@ def test_mamp_mode_has_no_offline_encoder_and_velocity_head():
     model = build(preset="mamp")
     assert model.offline_encoder is None
     assert model.decoder.prediction.out_features == 12
-    assert build().decoder.prediction.out_features == 24  # separate velocity + acceleration
-    assert build(prediction="shared").decoder.prediction.out_features == 12
+    assert build().decoder.prediction.out_features == 12  # one M^pred for both targets (eq. 14)
+    assert build(prediction="separate").decoder.prediction.out_features == 24
 
 
 def test_dataset_reference_must_be_set():
@@ -151,7 +151,9 @@ def test_bad_options_and_bad_input_are_clear():
 def test_initialise_from_a_mamp_checkpoint():
     mamp = build(preset="mamp")
     masksem = build()
-    fresh = masksem.initialise_from_pretrained(mamp.state_dict())
+    assert masksem.initialise_from_pretrained(mamp.state_dict()) == []  # same M^pred shape
+    separate = build(prediction="separate")
+    fresh = separate.initialise_from_pretrained(mamp.state_dict())
     assert fresh == ["decoder.prediction.weight", "decoder.prediction.bias"]
     for name, value in mamp.encoder.state_dict().items():
         torch.testing.assert_close(masksem.encoder.state_dict()[name], value)

@@ -22,21 +22,27 @@ def test_velocity_and_acceleration_of_a_quadratic_by_hand():
 
 def test_motion_targets_are_tokenised_like_the_embedding():
     x = torch.arange(8.0).reshape(1, 8, 1, 1).expand(1, 8, 2, 3).contiguous()
-    targets = motion_targets(x, "hybrid", segment_length=4)
+    targets = motion_targets(x, "hybrid", segment_length=4, standardise=False)
     assert set(targets) == {"velocity", "acceleration"}
     assert targets["velocity"].shape == (1, 4, 12)  # L = 2 segments × 2 joints
     assert targets["velocity"][0, 0].tolist() == [1.0] * 12
     assert targets["velocity"][0, 2].tolist() == [1.0] * 9 + [0.0] * 3  # last frame padded
     assert torch.all(targets["acceleration"] == 0)
     assert set(motion_targets(x, "velocity", 4)) == {"velocity"}
+    standardised = motion_targets(x, "velocity", 4)["velocity"]  # MAMP's default
+    torch.testing.assert_close(standardised[0, 0], torch.zeros(12))  # constant token → 0
+    torch.testing.assert_close(standardised[0, 2], standardise_tokens(targets["velocity"])[0, 2])
     with pytest.raises(ValueError, match="unknown reconstruction target"):
         motion_targets(x, "position", 4)
 
 
-def test_standardise_tokens():
-    tokens = torch.tensor([[[1.0, 2.0, 3.0]]])
+def test_standardise_tokens_by_hand():
+    tokens = torch.tensor([[[1.0, 2.0, 3.0], [0.0, 0.0, 6.0]]])
     out = standardise_tokens(tokens)
-    torch.testing.assert_close(out, torch.tensor([[[-1.0, 0.0, 1.0]]]), atol=1e-5, rtol=0)
+    # token 0: mean 2, unbiased variance 1; token 1: mean 2, variance (4 + 4 + 16) / 2 = 12
+    torch.testing.assert_close(out[0, 0], torch.tensor([-1.0, 0.0, 1.0]) / (1 + 1e-6) ** 0.5)
+    expected = torch.tensor([-2.0, -2.0, 4.0]) / (12 + 1e-6) ** 0.5
+    torch.testing.assert_close(out[0, 1], expected)
 
 
 def test_pi_weighted_masked_loss_on_two_tokens_by_hand():
@@ -44,9 +50,10 @@ def test_pi_weighted_masked_loss_on_two_tokens_by_hand():
     target = torch.tensor([[[0.0, 0.0], [0.0, 2.0], [5.0, 5.0]]])
     masked = torch.tensor([[True, True, False]])
     pi = torch.tensor([[0.2, 0.3, 0.5]])
-    # token 0: ‖(1,1)‖² = 2, ·0.2 = 0.4; token 1: 4 · 0.3 = 1.2; mean over 2 masked = 0.8
-    assert masked_reconstruction_loss(pred, target, masked, pi).item() == pytest.approx(0.8)
-    assert masked_reconstruction_loss(pred, target, masked).item() == pytest.approx(3.0)
+    # token 0: ‖(1,1)‖² / 2 values = 1, ·0.2 = 0.2; token 1: 4 / 2 = 2, ·0.3 = 0.6;
+    # mean over the 2 masked tokens = 0.4; unweighted (1 + 2) / 2 = 1.5
+    assert masked_reconstruction_loss(pred, target, masked, pi).item() == pytest.approx(0.4)
+    assert masked_reconstruction_loss(pred, target, masked).item() == pytest.approx(1.5)
 
 
 def test_hybrid_loss_convex_combination():
