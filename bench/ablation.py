@@ -1,44 +1,47 @@
-"""Small-scale reproduction of the paper's ablation (Table V) on real data, with equal compute.
+"""Does our pretraining learn? The small-scale study of issue 12 on real data, with paired seeds.
 
-NW-UCLA (views 1–2 train, view 3 test) and GTU (seeded stratified split); every variant uses the
-same reduced model, epochs and seeds; then linear evaluation and fine-tuning of each.
+NW-UCLA (views 1–2 train, view 3 test) with a 3×64 encoder: every variant is pretrained with the
+same model, schedule, batch and seeds (same seed ⇒ same initial weights, data order and
+augmentation), then evaluated under the same converged protocols:
 
-  (a) masksem          semantic-guided masking, hybrid target, π-weighted loss (the paper)
-  (a') masksem_pi_mean_one  (a) with π·L loss weights (mean 1; the loss-scale control)
-  (b) mamp             motion-aware masking, velocity target (MAMP)
-  (c) random_velocity  random masking, velocity target
-  (d) official         the official release's variants (batch S̄, binary part CAM, no π weights)
-  (f) semantic_velocity semantic masking, velocity only (isolates the hybrid target)
-  (f') semantic_velocity_pi_mean_one  (f) with π·L loss weights (the scale control of (a'))
-  (g) motion_hybrid    motion-aware masking, hybrid target (Table V row 3)
-  (h) semantic_acceleration  semantic masking, acceleration only (Table V row 4)
-  (e) none             no pretraining (random encoder for the linear probe; fine-tune from scratch)
+  linear          100-epoch linear probe (BatchNorm + linear head on the frozen encoder)
+  finetune_10pct  100-epoch fine-tuning on a seeded, class-stratified 10 % of the labels
 
-Resumable at every epoch: rerun the same command after an interruption. Results go to
-``--work-dir`` (summaries, checkpoints, TensorBoard) and the report to docs/results.md with
-PNG figures in docs/.
+Variants (rows of the paper's Table V, plus the baselines every claim needs):
 
-  python bench/ablation.py                          # the table (~1.9 h on 2 idle CPU cores)
-  python bench/ablation.py --extended               # + every other row of Table V (~1.5 h more)
-  python bench/ablation.py --only nw_ucla:mamp:0    # one row (its pretrain + linear eval)
-  python bench/ablation.py --report-only            # rebuild docs/ from finished runs
+  random_encoder      the seeded initialisation, no pretraining (fine-tune: from scratch)
+  mamp                motion-aware masking, velocity target (MAMP, the paper's baseline)
+  mamp_hybrid         motion-aware masking, hybrid velocity + acceleration target
+  semantic_velocity   semantic-guided masking, velocity target
+  masksem             semantic-guided masking, hybrid target, π-weighted loss, single stage
+  masksem_two_stage   MAMP for E/2 epochs, then MaskSem for E/2 from it (the official recipe)
+  masksem_curriculum  one run: MAMP's objective until epoch E/2, then θ ← φ and MaskSem
+
+Every finished evaluation is appended to docs/results.json at once (a session may end at any
+time; ``--commit`` also commits it), and docs/results.md is generated from that file. Runs resume
+at every epoch: rerun the same command.
+
+  python bench/ablation.py                       # the plan, most important runs first
+  python bench/ablation.py --only nw_ucla:mamp:0 # one variant and seed
+  python bench/ablation.py --report-only         # rebuild docs/results.md from results.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
+import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from masksem_core.data.prepare import prepare_dataset
-from masksem_core.data.prepared import PreparedData, WindowDataset
-from masksem_core.engine.builders import build_pretrainer
-from masksem_core.engine.checkpoint import save_checkpoint
+from masksem_core.engine.checkpoint import load_checkpoint
 from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.config import apply_overrides, load_config
 from masksem_core.engine.distributed import setup_distributed
@@ -50,6 +53,7 @@ DATASETS = {
     "nw_ucla": ("nw_ucla_xview", SHARED / "nw_ucla"),
     "gtu": ("gtu_stratified", SHARED / "gtu"),
 }
+MODEL = "3x64"
 SMALL_MODEL = [
     "model.dim=64",
     "model.depth=3",
@@ -60,198 +64,166 @@ SMALL_MODEL = [
     "model.decoder_heads=4",
     "model.decoder_mlp_dim=128",
 ]
+PRETRAIN_EPOCHS = 200
 SCHEDULE = [
-    "pretrain.epochs=30",
     "pretrain.batch_size=32",
-    "pretrain.warmup_epochs=3",
-    "linear.epochs=12",
+    "linear.epochs=100",
     "linear.batch_size=64",
-    "finetune.epochs=12",
-    "finetune.batch_size=32",
-    "finetune.warmup_epochs=2",
+    "finetune.epochs=100",
+    "finetune.batch_size=16",
+    "finetune.warmup_epochs=5",
     "finetune.drop_path=0.1",
     "data.num_workers=0",
-    "eval_batch_size=64",
-    "log_every=10",
+    "eval_batch_size=128",
+    "log_every=20",
 ]
-VARIANTS = {
-    "masksem": "(a) MaskSem (paper)",
-    "masksem_pi_mean_one": "(a') MaskSem, π weights × L (mean 1)",
-    "mamp": "(b) MAMP mode",
-    "random_velocity": "(c) random masking + velocity",
-    "official": "(d) official-release variants",
-    "semantic_velocity": "(f) semantic masking + velocity",
-    "semantic_velocity_pi_mean_one": "(f') semantic masking + velocity, π × L",
-    "motion_hybrid": "(g) motion-aware masking + hybrid target",
-    "semantic_acceleration": "(h) semantic masking + acceleration only",
-    "none": "(e) no pretraining",
+PRESETS = {
+    "mamp": "mamp",
+    "mamp_hybrid": "motion_hybrid",
+    "semantic_velocity": "semantic_velocity",
+    "masksem": "masksem",
+    "masksem_two_stage": "masksem",
+    "masksem_curriculum": "masksem",
+}
+LABELS = {
+    "random_encoder": "random encoder (no pretraining)",
+    "mamp": "MAMP (motion-aware, velocity)",
+    "mamp_hybrid": "motion-aware, hybrid target",
+    "semantic_velocity": "semantic-guided, velocity",
+    "masksem": "MaskSem, single stage",
+    "masksem_two_stage": "MaskSem, two-stage (MAMP E/2 → MaskSem E/2)",
+    "masksem_curriculum": "MaskSem, curriculum (semantic_from_epoch = E/2)",
 }
 # Table V of the paper: NTU-60 X-view linear evaluation (%), 8×256 encoder, 400 epochs
 PAPER_TABLE_V = {
     "masksem": 90.8,
     "mamp": 89.1,
     "semantic_velocity": 90.3,
-    "motion_hybrid": 90.0,
-    "semantic_acceleration": 85.8,
+    "mamp_hybrid": 90.0,
 }
-# (dataset, variant, seed, stages), most informative first so partial runs are still useful
-PLAN = [
-    *[
-        (d, v, s, ("pretrain", "linear"))
-        for s in (0, 1, 2)
-        for d, v in (("nw_ucla", "masksem"), ("nw_ucla", "mamp"))
-    ],
-    *[
-        ("nw_ucla", v, 0, ("pretrain", "linear"))
-        for v in ("random_velocity", "official", "semantic_velocity", "none")
-    ],
-    *[
-        ("nw_ucla", v, 0, ("finetune",))
-        for v in ("masksem", "mamp", "random_velocity", "official", "semantic_velocity", "none")
-    ],
-    *[("gtu", v, 0, ("pretrain", "linear")) for v in ("masksem", "mamp", "none")],
-    *[("nw_ucla", "masksem_pi_mean_one", s, ("pretrain", "linear")) for s in (0, 1, 2)],
-    ("nw_ucla", "masksem_pi_mean_one", 0, ("finetune",)),
-]
-# --extended: the remaining rows of Table V, the loss-scale control of (f) and 3 seeds of the
-# single-seed semantic rows, ≈ 1.5 h more
-EXTENDED_PLAN = [
-    *[
-        ("nw_ucla", v, s, ("pretrain", "linear"))
-        for v in ("motion_hybrid", "semantic_velocity_pi_mean_one")
-        for s in (0, 1, 2)
-    ],
-    ("nw_ucla", "semantic_acceleration", 0, ("pretrain", "linear")),
-    *[("nw_ucla", "random_velocity", s, ("pretrain", "linear")) for s in (1, 2)],
-    ("nw_ucla", "motion_hybrid", 0, ("finetune",)),
-    *[
-        ("nw_ucla", v, s, ("pretrain", "linear"))
-        for v in ("semantic_velocity", "semantic_acceleration")
-        for s in (1, 2)
-    ],
+# The paper's claims as paired differences (variant − baseline, same seeds)
+CLAIMS = [
+    ("mamp", "random_encoder", "pretraining learns (MAMP beats the random encoder)"),
+    ("masksem", "mamp", "MaskSem beats MAMP (Table V: +1.7)"),
+    ("masksem_two_stage", "mamp", "two-stage MaskSem beats MAMP at equal total epochs"),
+    ("masksem_curriculum", "mamp", "curriculum MaskSem beats MAMP at equal total epochs"),
+    ("semantic_velocity", "mamp", "semantic beats motion-aware masking (Table V: +1.2)"),
+    ("mamp_hybrid", "mamp", "hybrid beats velocity target (Table V: +0.9)"),
+    ("masksem", "semantic_velocity", "hybrid beats velocity under semantic masking (+0.5)"),
 ]
 
 
-QUICK = [
-    "pretrain.epochs=1",
-    "pretrain.warmup_epochs=0",
-    "linear.epochs=1",
-    "finetune.epochs=1",
-    "finetune.warmup_epochs=0",
-]
+@dataclass(frozen=True)
+class Run:
+    """One variant, seed and evaluation protocol on one dataset."""
+
+    dataset: str
+    variant: str
+    seed: int
+    protocol: str  # linear | finetune_10pct
+    pretrain_epochs: int = PRETRAIN_EPOCHS
+
+    @property
+    def key(self) -> tuple:
+        return (self.dataset, self.variant, self.seed, self.pretrain_epochs, self.protocol)
 
 
-def run_config(work: Path, dataset: str, variant: str, seed: int, quick: bool = False) -> dict:
-    name, _ = DATASETS[dataset]
-    preset = "masksem" if variant == "none" else variant
-    overrides = [
-        *SMALL_MODEL,
-        *SCHEDULE,
-        *(QUICK if quick else []),
-        f"seed={seed}",
-        f"pretraining.preset={preset}",
-        f"data.root={work / 'data' / dataset}",
-        f"output_dir={work / dataset / f'{variant}_s{seed}'}",
-        f"experiment=ablation_{dataset}_{variant}_s{seed}",
-    ]
-    return apply_overrides(load_config(name), overrides)
+def plan() -> list[Run]:
+    """Most important first: the Must-show rows seed by seed, then the remaining rows."""
+    runs = []
+    for seed in (0, 1, 2):
+        runs.append(Run("nw_ucla", "random_encoder", seed, "linear", 0))
+        runs.append(Run("nw_ucla", "mamp", seed, "linear"))
+        runs.append(Run("nw_ucla", "random_encoder", seed, "finetune_10pct", 0))
+        runs.append(Run("nw_ucla", "mamp", seed, "finetune_10pct"))
+        runs.append(Run("nw_ucla", "mamp", seed, "linear", PRETRAIN_EPOCHS // 2))
+        runs += [Run("nw_ucla", v, seed, "linear") for v in ("masksem_two_stage", "masksem")]
+        runs.append(Run("nw_ucla", "masksem", seed, "finetune_10pct"))
+    for seed in (0, 1, 2):
+        runs += [
+            Run("nw_ucla", v, seed, "linear")
+            for v in ("masksem_curriculum", "mamp_hybrid", "semantic_velocity")
+        ]
+    return runs
 
 
-def ensure_prepared(work: Path) -> None:
-    for dataset, (_, src) in DATASETS.items():
-        root = work / "data" / dataset
-        if not (root / "meta.json").is_file():
-            prepare_dataset(dataset, src, root, workers=2, overwrite=root.exists())
+def pretrain_dir(work: Path, run: Run, epochs: int | None = None, variant: str | None = None):
+    epochs = run.pretrain_epochs if epochs is None else epochs
+    return work / run.dataset / f"{variant or run.variant}_e{epochs}_s{run.seed}"
 
 
-def random_encoder_checkpoint(config: dict, path: Path) -> Path:
-    """(e): the seeded random initialisation saved as a 0-epoch pretraining checkpoint."""
-    torch.manual_seed(config["seed"])
-    layout = PreparedData(config["data"]["root"]).meta["layout"]
-    model = build_pretrainer(config, layout)
-    return save_checkpoint(
-        path,
-        {
-            "kind": "pretrain",
-            "config": config,
-            "layout": layout,
-            "model": model.state_dict(),
-            "epoch": 0,
-            "history": [],
-        },
+def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> dict:
+    name, _ = DATASETS[run.dataset]
+    return apply_overrides(
+        load_config(name),
+        [
+            *SMALL_MODEL,
+            *SCHEDULE,
+            f"seed={run.seed}",
+            f"pretraining.preset={PRESETS.get(run.variant, 'mamp')}",
+            f"data.root={work / 'data' / run.dataset}",
+            f"output_dir={out}",
+            f"experiment=study_{out.name}",
+            *overrides,
+        ],
     )
 
 
-def run_stage(config: dict, variant: str, stage: str) -> None:
-    out = Path(config["output_dir"])
-    summary = out / stage / "summary.json"
-    if summary.is_file():
-        return
-    resume = "auto" if (out / stage / "last.pt").is_file() else None
-    context = setup_distributed("cpu")
-    print(f"== {config['experiment']}: {stage}" + (" (resuming)" if resume else ""), flush=True)
-    init = out / "pretrain" / "last.pt"
-    if stage == "pretrain":
-        if variant == "none":
-            random_encoder_checkpoint(config, init)
-            summary.parent.mkdir(parents=True, exist_ok=True)
-            summary.write_text(
-                json.dumps({"stage": "pretrain", "epochs": 0, "history": [], "wall_seconds": 0.0})
-            )
-        else:
-            run_pretraining(config, context, resume=resume)
-    elif stage == "linear":
-        run_classification(config, context, "linear", init=str(init), resume=resume)
-    else:
-        run_classification(
-            config,
-            context,
-            "finetune",
-            init=None if variant == "none" else str(init),
-            resume=resume,
-        )
+def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
+    """Pretrain the run's encoder (resumable); returns its checkpoint and total wall seconds,
+    stage 1 of the two-stage recipe included. None for the random encoder."""
+    if run.variant == "random_encoder":
+        return None, 0.0
+    epochs = 1 if quick else run.pretrain_epochs
+    warmup = [f"pretrain.warmup_epochs={0 if quick else max(1, epochs // 20)}"]
+    init, before = None, 0.0
+    if run.variant == "masksem_two_stage":
+        stage_one = Run(run.dataset, "mamp", run.seed, run.protocol, run.pretrain_epochs // 2)
+        init, before = pretrain(work, stage_one, quick)
+        epochs = 1 if quick else run.pretrain_epochs // 2
+        warmup = [f"pretrain.warmup_epochs={0 if quick else max(1, epochs // 20)}"]
+    extra = [f"pretrain.epochs={epochs}", *warmup]
+    if run.variant == "masksem_curriculum":
+        extra.append(f"pretraining.semantic_from_epoch={max(1, epochs // 2)}")
+    out = pretrain_dir(work, run)
+    config = run_config(work, run, out, extra)
+    summary = out / "pretrain" / "summary.json"
+    if not summary.is_file():
+        resume = "auto" if (out / "pretrain" / "last.pt").is_file() else None
+        print(f"== pretrain {out.name}" + (" (resuming)" if resume else ""), flush=True)
+        run_pretraining(config, setup_distributed("cpu"), resume=resume, init=init)
+    wall = json.loads(summary.read_text())["wall_seconds"]
+    return out / "pretrain" / "last.pt", before + wall
 
 
-def pretraining_throughput(work: Path, steps: int = 6) -> list[dict]:
-    """Samples/s of one pretraining step, MaskSem vs MAMP mode, and the offline encoder's share
-    (θ forward for the CAM + EMA update) of the MaskSem step."""
-    from pretrain_step import time_steps  # bench/ is the script's folder
-
-    x = torch.randn(32, 1, 120, 20, 3) * 0.2
-    rows = []
-    for variant in ("masksem", "mamp"):
-        timing = time_steps(run_config(work, "nw_ucla", variant, 0), "kinect_v1_20", x, steps)
-        rows.append(
-            {
-                "variant": variant,
-                "samples_per_s": timing["seq_per_s"],
-                "step_ms": timing["ms"],
-                "offline_share": timing["offline"],
-            }
-        )
-    return rows
-
-
-def collect(work: Path) -> dict:
-    results: dict = {}
-    for dataset in DATASETS:
-        for variant in VARIANTS:
-            for seed in (0, 1, 2):
-                out = work / dataset / f"{variant}_s{seed}"
-                for stage in ("pretrain", "linear", "finetune"):
-                    path = out / stage / "summary.json"
-                    if path.is_file():
-                        results.setdefault((dataset, variant, stage), {})[seed] = json.loads(
-                            path.read_text()
-                        )
-    return results
+def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> dict:
+    """The run's evaluation protocol on its encoder (resumable); returns the summary."""
+    out = pretrain_dir(work, run)
+    overrides = (
+        ["linear.epochs=1", "finetune.epochs=1", "finetune.warmup_epochs=0"] if quick else []
+    )
+    if run.protocol == "finetune_10pct":
+        overrides += ["finetune.label_fraction=0.1", f"finetune.label_seed={run.seed}"]
+    config = run_config(work, run, out, overrides)
+    mode = "linear" if run.protocol == "linear" else "finetune"
+    folder = out / ("linear" if mode == "linear" else f"finetune_10pct_seed{run.seed}")
+    if (folder / "summary.json").is_file():
+        return json.loads((folder / "summary.json").read_text())
+    resume = "auto" if (folder / "last.pt").is_file() else None
+    print(f"== {run.protocol} {out.name}" + (" (resuming)" if resume else ""), flush=True)
+    return run_classification(
+        config,
+        setup_distributed("cpu"),
+        mode,
+        init=str(checkpoint) if checkpoint else None,
+        resume=resume,
+        random_encoder=checkpoint is None and mode == "linear",
+    )
 
 
 def adam_gradient_scale(checkpoint: Path) -> dict:
-    """Per-entry RMS gradient of a finished pretraining run, read from AdamW's bias-corrected
-    second moment: its median and the fraction of entries below ε, whose updates ε shrinks."""
-    from masksem_core.engine.checkpoint import load_checkpoint
-
+    """Per-entry RMS gradient at the end of pretraining, from AdamW's bias-corrected second
+    moment: its median and the fraction of entries below ε (their steps are shrunk by ε)."""
     optimizer = load_checkpoint(checkpoint)["optimizer"]
     beta2 = optimizer["param_groups"][0]["betas"][1]
     eps = optimizer["param_groups"][0]["eps"]
@@ -261,165 +233,193 @@ def adam_gradient_scale(checkpoint: Path) -> dict:
             for state in optimizer["state"].values()
         ]
     )
-    return {
-        "median_rms": float(rms.median()),
-        "below_eps": float((rms < eps).float().mean()),
-        "eps": eps,
+    return {"median_rms_grad": float(rms.median()), "below_eps": float((rms < eps).float().mean())}
+
+
+def record(run: Run, summary: dict, checkpoint: Path | None, pretrain_wall: float) -> dict:
+    entry = {
+        "dataset": run.dataset,
+        "variant": run.variant,
+        "seed": run.seed,
+        "model": MODEL,
+        "pretrain_epochs": run.pretrain_epochs,
+        "protocol": run.protocol,
+        "eval_epochs": summary["epochs"],
+        "top1": round(summary["last_epoch"]["top1"], 2),
+        "top5": round(summary["last_epoch"]["top5"], 2),
+        "wall_s": round(pretrain_wall + summary["wall_seconds"], 1),
+        "pretrain_wall_s": round(pretrain_wall, 1),
+        "probe_curve": [round(h["test_top1"], 2) for h in summary["history"]],
     }
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint)
+        entry["pretrain_loss"] = [round(h["loss"], 5) for h in state["history"]]
+        entry.update({k: round(v, 12) for k, v in adam_gradient_scale(checkpoint).items()})
+    return entry
+
+
+def load_results(path: Path) -> list[dict]:
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def save_record(path: Path, entry: dict) -> None:
+    """Replace any record of the same run (old numbers are not kept beside new ones)."""
+    keys = ("dataset", "variant", "seed", "pretrain_epochs", "protocol")
+    results = [r for r in load_results(path) if any(r[k] != entry[k] for k in keys)]
+    results.append(entry)
+    results.sort(key=lambda r: tuple(str(r[k]) for k in keys))
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(results, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def commit(paths: list[Path], message: str) -> None:
+    """Commit only ``paths`` (whatever else is staged stays staged); retried while git is busy."""
+    for _ in range(10):
+        added = subprocess.run(["git", "-C", str(REPO), "add", *map(str, paths)], check=False)
+        done = subprocess.run(
+            ["git", "-C", str(REPO), "commit", "-q", "-m", message, "--", *map(str, paths)],
+            check=False,
+        )
+        if added.returncode == 0 and done.returncode == 0:
+            return
+        time.sleep(3)
+    print(f"warning: could not commit {paths}; commit them by hand")
 
 
 def mean_std(values: list[float]) -> str:
     if not values:
         return "—"
     if len(values) == 1:
-        return f"{values[0]:.1f}"
+        return f"{values[0]:.1f} (n=1)"
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f} (n={len(values)})"
 
 
-def make_figures(work: Path, results: dict, docs: Path) -> list[str]:
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
+
+
+def paired_difference(a: dict[int, float], b: dict[int, float]) -> str:
+    """Mean of a − b over the seeds both have, with a 95 % t interval."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return "—"
+    diffs = [a[s] - b[s] for s in seeds]
+    mean = statistics.mean(diffs)
+    if len(diffs) == 1:
+        return f"{mean:+.1f} (n=1, no interval)"
+    half = T_975.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return f"{mean:+.1f} [{mean - half:+.1f}, {mean + half:+.1f}] (n={len(diffs)})"
+
+
+def seed_top1(rows: list[dict], variant: str) -> dict[int, float]:
+    """seed → top-1 of a variant at the study's full pretraining schedule."""
+    epochs = 0 if variant == "random_encoder" else PRETRAIN_EPOCHS
+    return {
+        r["seed"]: r["top1"]
+        for r in rows
+        if r["variant"] == variant and r["pretrain_epochs"] == epochs
+    }
+
+
+def write_report(results: list[dict], docs: Path) -> Path:
+    from inference import cpu_name  # bench/ is the script's folder
+
+    lines = [
+        "# Does the pretraining learn? Small-scale study on NW-UCLA",
+        "",
+        f"Generated from `docs/results.json` by `python bench/ablation.py` on {cpu_name()}, "
+        f"{os.cpu_count()} cores, torch {torch.__version__}. Model {MODEL}: 3-layer, 64-wide "
+        "encoder (4 heads, MLP 128), 1×64 decoder; pretraining batch 32, AdamW lr 1e-3 → 5e-4, "
+        "warm-up 5 % of the epochs; the MAMP recipe everywhere (per-token standardised targets, "
+        "xavier init). Linear: 100-epoch probe on cached features (10 augmentation draws), "
+        "SGD lr 0.1, batch 64. 10 % fine-tuning: 100 epochs, batch 16, MAMP's head. NW-UCLA "
+        "views 1–2 train (1,020), view 3 test (464). Accuracy: last-epoch test top-1 (%), "
+        "mean ± std over paired seeds.",
+        "",
+    ]
+    for protocol in ("linear", "finetune_10pct"):
+        rows = [r for r in results if r["protocol"] == protocol and r["dataset"] == "nw_ucla"]
+        if not rows:
+            continue
+        lines += [
+            f"## NW-UCLA, {protocol}",
+            "",
+            "| variant | pretrain epochs | top-1 | seeds | mean wall (min) | paper Table V |",
+            "|---|---|---|---|---|---|",
+        ]
+        groups: dict[tuple, list[dict]] = {}
+        for r in rows:
+            groups.setdefault((r["variant"], r["pretrain_epochs"]), []).append(r)
+        for (variant, epochs), group in sorted(
+            groups.items(), key=lambda g: (list(LABELS).index(g[0][0]), g[0][1])
+        ):
+            wall = statistics.mean(r["wall_s"] for r in group) / 60
+            paper = PAPER_TABLE_V.get(variant, "—") if protocol == "linear" else "—"
+            lines.append(
+                f"| {LABELS[variant]} | {epochs} | {mean_std([r['top1'] for r in group])} | "
+                f"{', '.join(str(r['seed']) for r in sorted(group, key=lambda r: r['seed']))} | "
+                f"{wall:.1f} | {paper} |"
+            )
+        lines += ["", "Paired differences (variant − baseline, same seeds, 95 % t interval):", ""]
+        lines += ["| claim | difference (points) |", "|---|---|"]
+        for variant, baseline, claim in CLAIMS:
+            difference = paired_difference(seed_top1(rows, variant), seed_top1(rows, baseline))
+            lines.append(f"| {claim} | {difference} |")
+        lines.append("")
+    pretrained = [r for r in results if "below_eps" in r and r["protocol"] == "linear"]
+    if pretrained:
+        lines += [
+            "Gradient scale at the end of pretraining (AdamW's bias-corrected second moment; "
+            "an entry whose RMS gradient is below ε = 1e-8 takes less than half its step):",
+            "",
+            "| variant | pretrain epochs | median RMS gradient | entries below ε (%) |",
+            "|---|---|---|---|",
+        ]
+        groups = {}
+        for r in pretrained:
+            groups.setdefault((r["variant"], r["pretrain_epochs"]), []).append(r)
+        for (variant, epochs), group in sorted(groups.items()):
+            lines.append(
+                f"| {LABELS[variant]} | {epochs} | "
+                f"{statistics.median(r['median_rms_grad'] for r in group):.1e} | "
+                f"{mean_std([100 * r['below_eps'] for r in group])} |"
+            )
+        lines.append("")
+    figure = make_figure(results, docs)
+    if figure:
+        lines += [f"![{figure}]({figure})", ""]
+    notes = docs / "results_notes.md"
+    body = "\n".join(lines) + ("\n" + notes.read_text() if notes.is_file() else "")
+    path = docs / "results.md"
+    path.write_text(body)
+    return path
+
+
+def make_figure(results: list[dict], docs: Path) -> str | None:
+    """Pretraining loss and linear-probe curves of seed 0, per variant."""
+    rows = [r for r in results if r["seed"] == 0 and r["protocol"] == "linear"]
+    if not rows:
+        return None
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figures = []
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
-    for variant in VARIANTS:
-        runs = results.get(("nw_ucla", variant, "pretrain"), {})
-        if 0 in runs and runs[0]["history"]:
-            loss = [h["loss"] for h in runs[0]["history"]]
-            axes[0].plot(range(1, len(loss) + 1), np.array(loss) / loss[0], label=variant)
-        lin = results.get(("nw_ucla", variant, "linear"), {})
-        if 0 in lin:
-            axes[1].plot(
-                [h["epoch"] for h in lin[0]["history"]],
-                [h["test_top1"] for h in lin[0]["history"]],
-                label=variant,
-            )
-    axes[0].set(
-        title="NW-UCLA pretraining loss (÷ first epoch), seed 0", xlabel="epoch", yscale="log"
-    )
-    axes[1].set(title="NW-UCLA linear probe, test top-1 (%), seed 0", xlabel="epoch")
+    for r in sorted(rows, key=lambda r: (r["variant"], r["pretrain_epochs"])):
+        label = f"{r['variant']} ({r['pretrain_epochs']} ep)"
+        if r.get("pretrain_loss"):
+            axes[0].plot(range(1, len(r["pretrain_loss"]) + 1), r["pretrain_loss"], label=label)
+        axes[1].plot(range(1, len(r["probe_curve"]) + 1), r["probe_curve"], label=label)
+    axes[0].set(title="NW-UCLA pretraining loss, seed 0", xlabel="epoch", yscale="log")
+    axes[1].set(title="NW-UCLA linear probe, test top-1 (%), seed 0", xlabel="probe epoch")
     handles, labels = axes[1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
-    fig.savefig(docs / "ablation_curves.png", dpi=110)
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    name = "study_curves.png"
+    fig.savefig(docs / name, dpi=110)
     plt.close(fig)
-    figures.append("ablation_curves.png")
-
-    checkpoint = work / "nw_ucla" / "masksem_s0" / "pretrain" / "last.pt"
-    if checkpoint.is_file():
-        from masksem_core.engine.checkpoint import load_checkpoint, load_state_strict
-        from masksem_core.skeleton import KINECT_V1_20
-
-        state = load_checkpoint(checkpoint)
-        model = build_pretrainer(state["config"], state["layout"])
-        load_state_strict(model, state["model"], str(checkpoint))
-        prepared = PreparedData(state["config"]["data"]["root"])
-        dataset = WindowDataset(prepared, "xview_test", train=False)
-        x, label = dataset[0]
-        with torch.no_grad():
-            pi = model.masking_log_distribution(x[None]).exp()[0]
-        grid = pi.reshape(model.encoder.num_segments, -1).T.numpy()  # (V, Te)
-        fig, ax = plt.subplots(figsize=(9, 5))
-        image = ax.imshow(grid, aspect="auto", cmap="magma")
-        ax.set_yticks(range(len(KINECT_V1_20.joint_names)), KINECT_V1_20.joint_names, fontsize=7)
-        ax.set(
-            xlabel="segment (4 frames each)",
-            title=f"MaskSem masking probability π, NW-UCLA test sample "
-            f"'{prepared.class_names[label]}'",
-        )
-        fig.colorbar(image, ax=ax)
-        fig.tight_layout()
-        fig.savefig(docs / "masking_probability_map.png", dpi=110)
-        plt.close(fig)
-        figures.append("masking_probability_map.png")
-    return figures
-
-
-def write_report(work: Path, docs: Path) -> Path:
-    from inference import cpu_name  # bench/ is the script's folder
-
-    results = collect(work)
-    throughput = (
-        json.loads((work / "throughput.json").read_text())
-        if (work / "throughput.json").is_file()
-        else []
-    )
-    lines = [
-        "# Ablation at small scale on real data",
-        "",
-        f"Generated by `python bench/ablation.py` on {cpu_name()}, {os.cpu_count()} cores, "
-        f"torch {torch.__version__}. Model: 3×64 encoder (4 heads, MLP 128), 1×64 decoder, "
-        "30 pretraining epochs (batch 32, lr 1e-3, warm-up 3), 12 linear-probe epochs, "
-        "12 fine-tuning epochs; every variant has the same model, schedule and seeds. "
-        "Accuracies are last-epoch test top-1 (%).",
-        "",
-        "| variant | NW-UCLA linear | NW-UCLA fine-tune | GTU linear | pretrain wall s | "
-        "paper, Table V (NTU-60 X-view linear) |",
-        "|---|---|---|---|---|---|",
-    ]
-    total_wall = 0.0
-    for variant, label in VARIANTS.items():
-        cells = []
-        for dataset, stage in (("nw_ucla", "linear"), ("nw_ucla", "finetune"), ("gtu", "linear")):
-            runs = results.get((dataset, variant, stage), {})
-            cells.append(mean_std([r["last_epoch"]["top1"] for r in runs.values()]))
-        walls = [
-            r.get("wall_seconds", 0.0)
-            for (d, v, s), runs in results.items()
-            if v == variant
-            for r in runs.values()
-        ]
-        total_wall += sum(walls)
-        pre = results.get(("nw_ucla", variant, "pretrain"), {})
-        pre_wall = mean_std([r.get("wall_seconds", 0.0) for r in pre.values()])
-        paper = PAPER_TABLE_V.get(variant, "—")
-        lines.append(f"| {label} | {' | '.join(cells)} | {pre_wall} | {paper} |")
-    lines += ["", f"Total training wall time of the finished runs: {total_wall / 60:.1f} min.", ""]
-    if throughput:
-        lines += [
-            "Pretraining step throughput (CPU, batch 32 × 1 body, NW-UCLA shape, same process):",
-            "",
-            "| mode | samples/s | ms/step | offline encoder θ share (CAM forward + EMA) |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['variant']} | {r['samples_per_s']:.1f} | {r['step_ms']:.0f} | "
-            f"{100 * r['offline_share']:.0f} % |"
-            for r in throughput
-        ]
-        lines.append("")
-    scale_rows, eps = [], None
-    for variant, label in VARIANTS.items():
-        checkpoints = sorted((work / "nw_ucla").glob(f"{variant}_s[0-9]/pretrain/last.pt"))
-        if variant != "none" and checkpoints:
-            scales = [adam_gradient_scale(c) for c in checkpoints]
-            eps = scales[0]["eps"]
-            scale_rows.append(
-                f"| {label} | {statistics.median(s['median_rms'] for s in scales):.1e} | "
-                f"{mean_std([100 * s['below_eps'] for s in scales])} |"
-            )
-    if scale_rows:
-        lines += [
-            "Gradient scale at the end of NW-UCLA pretraining, from AdamW's bias-corrected "
-            f"second moment (per-entry RMS gradient; AdamW divides by RMS + ε, ε = {eps:.0e}, "
-            "so an entry whose RMS is below ε takes less than half of its nominal step):",
-            "",
-            "| variant | median RMS gradient | entries below ε (%) |",
-            "|---|---|---|",
-            *scale_rows,
-            "",
-        ]
-    figures = make_figures(work, results, docs)
-    lines += [f"![{name}]({name})" for name in figures]
-    path = docs / "results.md"
-    body = "\n".join(lines) + "\n"
-    notes = docs / "results_notes.md"
-    if notes.is_file():
-        body += "\n" + notes.read_text()
-    path.write_text(body)
-    return path
+    return name
 
 
 def main() -> None:
@@ -429,46 +429,71 @@ def main() -> None:
     parser.add_argument(
         "--work-dir",
         type=Path,
-        default=REPO / "runs" / "ablation",
-        help="prepared data, checkpoints, summaries and TensorBoard logs (default: runs/ablation)",
+        default=REPO / "runs" / "study",
+        help="prepared data, checkpoints, summaries, TensorBoard logs (default: runs/study)",
     )
     parser.add_argument(
-        "--docs",
+        "--results",
         type=Path,
-        default=REPO / "docs",
-        help="where results.md and the PNG figures go (default: docs/)",
+        default=REPO / "docs" / "results.json",
+        help="the JSON list of finished evaluations (default: docs/results.json); "
+        "docs/results.md and the figure are written beside it",
     )
-    parser.add_argument("--only", help="run one plan entry DATASET:VARIANT:SEED")
-    parser.add_argument(
-        "--extended",
-        action="store_true",
-        help="also run (f'), (g), (h) and seeds 1–2 of (c), (f), (h): every row of Table V "
-        "(≈ 1.5 h more)",
-    )
+    parser.add_argument("--only", metavar="DATASET:VARIANT:SEED", help="run one variant and seed")
     parser.add_argument(
         "--quick", action="store_true", help="1 epoch per stage: checks the pipeline, not a result"
     )
     parser.add_argument(
-        "--report-only", action="store_true", help="only rebuild docs/results.md and the figures"
+        "--commit",
+        action="store_true",
+        help="git-commit results.json and results.md after every finished evaluation",
+    )
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    parser.add_argument(
+        "--report-only", action="store_true", help="only rebuild results.md from results.json"
     )
     args = parser.parse_args()
-    args.docs.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    docs = args.results.parent
+    docs.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
-        ensure_prepared(args.work_dir)
-        if not (args.work_dir / "throughput.json").is_file():
-            rows = pretraining_throughput(args.work_dir)
-            (args.work_dir / "throughput.json").write_text(json.dumps(rows, indent=1))
-        plan = PLAN + EXTENDED_PLAN if args.extended else PLAN
+        work = args.work_dir / "quick" if args.quick else args.work_dir
+        runs = plan()
         if args.only:
             dataset, variant, seed = args.only.split(":")
-            plan = [p for p in PLAN + EXTENDED_PLAN if p[:3] == (dataset, variant, int(seed))]
-            if not plan:
+            runs = [
+                r for r in runs if (r.dataset, r.variant, r.seed) == (dataset, variant, int(seed))
+            ]
+            if not runs:
                 raise SystemExit(f"{args.only} is not in the plan")
-        for dataset, variant, seed, stages in plan:
-            config = run_config(args.work_dir, dataset, variant, seed, args.quick)
-            for stage in stages:
-                run_stage(config, variant, stage)
-    print(f"wrote {write_report(args.work_dir, args.docs)}")
+        for dataset in sorted({r.dataset for r in runs}):
+            root = work / "data" / dataset
+            if not (root / "meta.json").is_file():
+                prepare_dataset(dataset, DATASETS[dataset][1], root, workers=2, overwrite=True)
+        done = {
+            (r["dataset"], r["variant"], r["seed"], r["pretrain_epochs"], r["protocol"])
+            for r in load_results(args.results)
+        }
+        for run in runs:
+            if run.key in done and not args.quick:
+                continue
+            checkpoint, pretrain_wall = pretrain(work, run, args.quick)
+            summary = evaluate(work, run, checkpoint, args.quick)
+            entry = record(run, summary, checkpoint, pretrain_wall)
+            if args.quick:
+                print(json.dumps({k: v for k, v in entry.items() if "curve" not in k}))
+                continue
+            save_record(args.results, entry)
+            report = write_report(load_results(args.results), docs)
+            print(f"recorded {run.variant} seed {run.seed} {run.protocol}: {entry['top1']} %")
+            if args.commit:
+                commit(
+                    [args.results, report, docs / "study_curves.png"],
+                    f"Study: {run.dataset} {run.variant} ({entry['pretrain_epochs']} epochs) "
+                    f"seed {run.seed}, {run.protocol}: top-1 {entry['top1']} %",
+                )
+    if not args.quick:
+        print(f"wrote {write_report(load_results(args.results), docs)}")
 
 
 if __name__ == "__main__":

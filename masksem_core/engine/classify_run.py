@@ -130,6 +130,7 @@ def run_classification(
     every pretrained encoder must beat) instead of a checkpoint."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    started = time.perf_counter()
     data_cfg, cfg = config["data"], config[mode]
     init = None if random_encoder else (init or cfg.get("init"))
     if mode == "linear" and not init and not random_encoder:
@@ -257,7 +258,7 @@ def run_classification(
         logger.scalars({"loss": loss, "lr": optimizer.param_groups[-1]["lr"]}, epoch + 1, mode)
         return loss
 
-    clock = wall_clock(history)
+    clock = wall_clock(history, started)  # includes the feature encoding of a cached probe
     for epoch in range(start_epoch, cfg["epochs"]):
         train_loss = train_cached(epoch) if cached else train_online(epoch)
         if cached:

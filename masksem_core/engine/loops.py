@@ -120,11 +120,11 @@ def evaluate(
     }
 
 
-def wall_clock(history: list[dict]) -> Callable[[], float]:
+def wall_clock(history: list[dict], started: float | None = None) -> Callable[[], float]:
     """Training seconds so far, accumulated across resumes: the time recorded by the last
-    finished epoch of an earlier run plus the time since this call."""
+    finished epoch of an earlier run plus the time since ``started`` (default: this call)."""
     before = history[-1].get("wall_seconds", 0.0) if history else 0.0
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     return lambda: before + time.perf_counter() - started
 
 

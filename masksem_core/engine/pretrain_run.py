@@ -164,7 +164,7 @@ def run_pretraining(
                 "experiment": config["experiment"],
                 "stage": "pretrain",
                 "epochs": train_cfg["epochs"],
-                "init": init,
+                "init": str(init) if init else None,
                 "history": history,
                 "checkpoint": str(last),
                 "world_size": context.world_size,

@@ -119,3 +119,82 @@ def test_two_process_ddp_with_gloo(demo_root, tmp_path):
     test_size = len(json.loads((demo_root / "splits.json").read_text())["xsub_test"])
     assert linear["world_size"] == 2
     assert linear["test_samples"] == linear["unique_test_samples"] == test_size
+
+
+def test_cached_probe_features_are_the_online_probe_features(tiny_config):
+    from masksem_core.data.prepared import PreparedData, WindowDataset
+    from masksem_core.engine.builders import build_classifier, eval_loader
+    from masksem_core.engine.linear_probe import encode_pooled, evaluate_head
+    from masksem_core.engine.loops import evaluate
+
+    context = setup_distributed("cpu")
+    prepared = PreparedData(tiny_config["data"]["root"])
+    model = build_classifier(tiny_config["model"], 25, 120, len(prepared.class_names), "linear")
+    test_set = WindowDataset(prepared, "xsub_test", train=False)
+    loader = eval_loader(test_set, 4, context, workers=0)
+    features, labels = encode_pooled(model, loader, context, "fp32")
+    assert features.shape == (len(test_set), tiny_config["model"]["dim"])
+    x, y = test_set[len(test_set) - 1]
+    with torch.no_grad():
+        online = model.head.pool(model.features(x[None]))[0]
+    torch.testing.assert_close(features[-1], online)
+    assert labels[-1].item() == y
+    model.head.norm.train()
+    model.head.classify(features)  # give the BatchNorm running statistics
+    cached = evaluate_head(model.head, features, labels)
+    direct = evaluate(model, loader, context, "fp32", len(prepared.class_names))
+    for key in ("top1", "top5", "samples"):
+        assert cached[key] == pytest.approx(direct[key]), key
+    assert cached["loss"] == pytest.approx(direct["loss"], rel=1e-5)
+
+
+def test_random_encoder_probe_is_the_pretraining_initialisation(tiny_config):
+    context = setup_distributed("cpu")
+    tiny_config["pretrain"]["epochs"] = 0  # writes the seeded initial weights
+    initial = load_checkpoint(run_pretraining(tiny_config, context))
+    assert initial["epoch"] == 0
+    summary = run_classification(tiny_config, context, "linear", random_encoder=True)
+    assert summary["random_encoder"] and summary["init"] is None
+    probe = load_checkpoint(Path(tiny_config["output_dir"]) / "linear" / "last.pt")["model"]
+    for name, value in initial["model"].items():
+        if name.startswith("encoder."):
+            assert torch.equal(probe[name], value), name
+    with pytest.raises(ValueError, match="--no-init"):
+        run_classification(tiny_config, context, "linear")
+
+
+def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
+    """Each switch of issue 12 works from the command line on the demo config."""
+    out = tmp_path / "cli"
+    base = [
+        sys.executable,
+        str(REPO / "training" / "pretrain.py"),
+        "--no-linear-eval",
+        *tiny_overrides(demo_root, out),
+        "pretrain.epochs=1",
+    ]
+    for switch in (
+        "pretraining.standardise_targets=false",
+        "pretraining.prediction=separate",
+        "pretraining.semantic_from_epoch=1",
+        "pretraining.preset=mamp",
+    ):
+        result = subprocess.run([*base, switch], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (switch, result.stderr[-2000:])
+    mamp = out / "pretrain" / "last.pt"
+    two_stage = tmp_path / "two_stage"
+    result = subprocess.run(
+        [*base, f"output_dir={two_stage}", "--init", str(mamp), "pretraining.preset=masksem"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"initialised from {mamp}" in result.stdout
+    state = load_checkpoint(two_stage / "pretrain" / "last.pt")
+    summary = json.loads((two_stage / "pretrain" / "summary.json").read_text())
+    assert summary["init"] == str(mamp) and state["epoch"] == 1
+    missing = subprocess.run(
+        [*base, "--init", str(tmp_path / "none.pt")], capture_output=True, text=True, timeout=300
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

@@ -63,3 +63,17 @@ def test_decoder_places_kept_tokens_and_mask_tokens():
     norm, fc = dec.transformer.norm, dec.prediction
     torch.testing.assert_close(out[0, 4], fc(norm(dec.input_projection(kept[0, 1]) + pos[4])))
     torch.testing.assert_close(out[0, 0], fc(norm(dec.mask_token[0, 0] + pos[0])))
+
+
+def test_mamp_fine_tune_head_by_hand():
+    from torch import nn
+
+    head = FineTuneHead(dim=2, num_joints=3, num_classes=4, hidden_dim=5).eval()
+    features = torch.randn(2, 2, 4, 3, 2)  # (B, M, Te, V, D)
+    pooled = features.mean(dim=2).reshape(2, 2, 6).mean(dim=1)  # mean T, flatten V·D, mean M
+    expected = head.fc2(torch.relu(head.norm(head.fc1(pooled))))
+    torch.testing.assert_close(head(features), expected)
+    assert head.fc1.in_features == 6 and isinstance(head.norm, nn.BatchNorm1d)
+    assert head.dropout.p == 0.3
+    bound = (6 / (6 + 5)) ** 0.5
+    assert head.fc1.weight.abs().max() <= bound and torch.all(head.fc1.bias == 0)

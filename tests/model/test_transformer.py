@@ -31,3 +31,28 @@ def test_drop_path_is_identity_in_eval_and_unbiased_in_training():
     assert torch.all(out[~dropped] == 2.0)
     with pytest.raises(ValueError):
         DropPath(1.0)
+
+
+def test_xavier_init_is_mamp_and_trunc_normal_is_the_option():
+    from masksem_core.model.transformer import init_transformer_weights
+    from tests.conftest import tiny_encoder
+
+    torch.manual_seed(0)
+    enc = tiny_encoder(25, dim=64, mlp_dim=256)
+    qkv = enc.transformer.blocks[0].attn.qkv  # Linear(64 → 192)
+    bound = (6 / (64 + 192)) ** 0.5  # xavier-uniform
+    assert qkv.weight.abs().max() <= bound
+    assert abs(qkv.weight.std().item() - bound / 3**0.5) < 0.01  # U(−b, b) has std b/√3
+    assert torch.all(qkv.bias == 0)
+    norm = enc.transformer.blocks[0].norm1
+    assert torch.all(norm.weight == 1) and torch.all(norm.bias == 0)
+    # the joint embedding keeps PyTorch's default: U(±1/√fan_in), fan_in = l·C = 12 (MAMP's conv)
+    embedding = enc.joint_embedding.proj
+    assert embedding.weight.abs().max() <= 12**-0.5
+    assert embedding.weight.abs().max() > 0.8 * 12**-0.5
+    assert embedding.bias.abs().max() > 0
+    old = tiny_encoder(25, dim=64, mlp_dim=256, weight_init="trunc_normal")
+    assert abs(old.joint_embedding.proj.weight.std().item() - 0.02) < 0.003  # trunc-normal(0.02)
+    assert abs(old.transformer.blocks[0].attn.qkv.weight.std().item() - 0.02) < 0.002
+    with pytest.raises(ValueError, match="unknown weight init"):
+        init_transformer_weights(embedding, "kaiming")

@@ -174,3 +174,40 @@ def test_initialise_from_a_mamp_checkpoint():
     )
     with pytest.raises(ValueError, match="has shape"):
         masksem.initialise_from_pretrained(wide.state_dict())
+
+
+def test_curriculum_runs_mamp_until_the_switch_then_copies_phi_into_theta():
+    model = build(semantic_from_epoch=2)
+    x = smooth_batch()
+    model.set_reference(average_motion_reference([x]))
+    model.begin_epoch(0)
+    assert model.stage_objective() == ("motion", "velocity", "none")
+    theta_before = model.offline_encoder.joint_embedding.proj.weight.clone()
+    with torch.no_grad():
+        model.encoder.joint_embedding.proj.weight.add_(1.0)  # φ moves during the MAMP stage
+    model.update_offline_encoder()  # no EMA while θ is unused
+    torch.testing.assert_close(model.offline_encoder.joint_embedding.proj.weight, theta_before)
+    loss, stats = model(x)
+    assert set(k for k in stats if k.startswith("loss_")) == {"loss_velocity"}
+    model.begin_epoch(1)
+    assert model.stage_objective()[0] == "motion"
+    model.begin_epoch(2)  # the switch: θ ← φ, semantic masking, hybrid target, π weights
+    assert model.stage_objective() == ("semantic", "hybrid", "pi")
+    for name, value in model.encoder.state_dict().items():
+        torch.testing.assert_close(model.offline_encoder.state_dict()[name], value)
+    _, stats = model(x)
+    assert {"loss_velocity", "loss_acceleration"} <= set(stats)
+    with pytest.raises(ValueError, match="needs pretraining.masking=semantic"):
+        MaskSemConfig.from_dict({"preset": "mamp", "semantic_from_epoch": 3})
+    with pytest.raises(ValueError, match="must be ≥ 0"):
+        MaskSemConfig(semantic_from_epoch=-1)
+
+
+def test_separate_outputs_predict_velocity_with_the_first_half():
+    model = build(prediction="separate", semantic_from_epoch=1)
+    x = smooth_batch()
+    model.begin_epoch(0)
+    loss, stats = model(x, torch.Generator().manual_seed(0))
+    assert torch.isfinite(loss) and set(k for k in stats if k.startswith("loss_")) == {
+        "loss_velocity"
+    }
