@@ -274,12 +274,13 @@ def save_record(path: Path, entry: dict) -> None:
 
 
 def commit(paths: list[Path], message: str) -> None:
-    """Commit only ``paths`` (whatever else is staged stays staged); retried while git is busy."""
+    """Commit only ``paths`` in the repository that holds them (whatever else is staged stays
+    staged); retried while git is busy."""
+    git = ["git", "-C", str(paths[0].parent)]
     for _ in range(10):
-        added = subprocess.run(["git", "-C", str(REPO), "add", *map(str, paths)], check=False)
+        added = subprocess.run([*git, "add", *map(str, paths)], check=False)
         done = subprocess.run(
-            ["git", "-C", str(REPO), "commit", "-q", "-m", message, "--", *map(str, paths)],
-            check=False,
+            [*git, "commit", "-q", "-m", message, "--", *map(str, paths)], check=False
         )
         if added.returncode == 0 and done.returncode == 0:
             return
