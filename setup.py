@@ -29,6 +29,7 @@ setup(
     version="0.1.0",
     description="MaskSem: semantic-guided masked motion pretraining and a ROS 2 action recognizer",
     packages=find_packages(include=["masksem_core", "masksem_core.*", "masksem_ros"]),
+    package_data={"masksem_core": ["configs/*.yaml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -40,10 +40,10 @@ from pathlib import Path
 
 import torch
 
+from masksem_core.config import ExperimentConfig, load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.checkpoint import load_checkpoint
 from masksem_core.engine.classify_run import run_classification
-from masksem_core.engine.config import apply_overrides, load_config
 from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.pretrain_run import run_pretraining
 
@@ -152,10 +152,10 @@ def pretrain_dir(work: Path, run: Run, epochs: int | None = None, variant: str |
     return work / run.dataset / f"{variant or run.variant}_e{epochs}_s{run.seed}"
 
 
-def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> dict:
+def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> ExperimentConfig:
     name, _ = DATASETS[run.dataset]
-    return apply_overrides(
-        load_config(name),
+    return load_experiment(
+        name,
         [
             *SMALL_MODEL,
             *SCHEDULE,

@@ -15,8 +15,8 @@ import time
 
 import torch
 
+from masksem_core.config import load_experiment
 from masksem_core.engine.builders import autocast, build_pretrainer
-from masksem_core.engine.config import load_config
 
 
 def time_steps(
@@ -76,8 +76,7 @@ def main() -> None:
         x = torch.randn(args.batch, args.bodies, 120, 25, 3) * 0.3
         rows = {}
         for preset in ("mamp", "masksem"):
-            config = load_config("paper")
-            config["pretraining"]["preset"] = preset
+            config = load_experiment("paper", [f"pretraining.preset={preset}"])
             rows[preset] = time_steps(config, "ntu25", x, args.steps, precision)
         ratio = rows["masksem"]["ms"] / rows["mamp"]["ms"]
         for preset, row in rows.items():

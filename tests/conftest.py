@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_demo_dataset
-from masksem_core.engine.config import apply_overrides, load_config
 from masksem_core.model import SkeletonEncoder
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -69,4 +69,4 @@ def tiny_overrides(demo_root, out_dir) -> list[str]:
 
 @pytest.fixture
 def tiny_config(demo_root, tmp_path):
-    return apply_overrides(load_config("demo"), tiny_overrides(demo_root, tmp_path / "runs"))
+    return load_experiment("demo", tiny_overrides(demo_root, tmp_path / "runs"))

@@ -11,10 +11,12 @@ Semi-supervised subsets are class-stratified, seeded and saved to the dataset's 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from dataclasses import replace
+
+from cli_common import base_parser, run_main
 
 from masksem_core.engine.classify_run import run_classification
-from masksem_core.engine.cli import base_parser, run_main
+from masksem_core.engine.run_layout import pretrained_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,16 +45,18 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="seed of the label-fraction subset (report mean ± std over seeds)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
 
     def body(config, context):
         if args.label_fraction is not None:
-            config["finetune"]["label_fraction"] = args.label_fraction
-            config["finetune"]["label_seed"] = args.seed
+            finetune = replace(
+                config.finetune, label_fraction=args.label_fraction, label_seed=args.seed
+            )
+            config = replace(config, finetune=finetune)
         init = (
             None
             if args.no_init
-            else (args.init or str(Path(config["output_dir"]) / "pretrain" / "last.pt"))
+            else (args.init or config.finetune.init or str(pretrained_checkpoint(config)))
         )
         run_classification(config, context, "finetune", init=init, resume=args.resume)
 

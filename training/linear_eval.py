@@ -6,10 +6,11 @@ Reports test top-1/top-5 every epoch and writes <output_dir>/linear/summary.json
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from cli_common import base_parser, run_main
 
 from masksem_core.engine.classify_run import run_classification
-from masksem_core.engine.cli import base_parser, run_main
+from masksem_core.engine.run_layout import pretrained_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,10 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         help="probe the seeded random initialisation instead (the baseline a pretrained "
         "encoder must beat)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
 
     def body(config, context):
-        init = args.init or str(Path(config["output_dir"]) / "pretrain" / "last.pt")
+        init = args.init or config.linear.init or str(pretrained_checkpoint(config))
         run_classification(
             config, context, "linear", init=init, resume=args.resume, random_encoder=args.no_init
         )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 
+from cli_common import base_parser, run_main
+
 from masksem_core.engine.classify_run import run_classification
-from masksem_core.engine.cli import base_parser, run_main
 from masksem_core.engine.pretrain_run import run_pretraining
 
 
@@ -33,14 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-linear-eval", dest="linear_eval", action="store_false", help="stop after pretraining"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
 
     def body(config, context):
         checkpoint = run_pretraining(config, context, resume=args.resume, init=args.init)
         then_linear = (
-            config["pretrain"].get("then_linear_eval", False)
-            if args.linear_eval is None
-            else args.linear_eval
+            config.pretrain.then_linear_eval if args.linear_eval is None else args.linear_eval
         )
         if then_linear:
             run_classification(config, context, "linear", init=str(checkpoint))

@@ -14,6 +14,7 @@ from masksem_core.data.pku import ACTION_NAMES as PKU_ACTION_NAMES
 from masksem_core.data.pku import pku_splits, read_pku_clips
 from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import stratified_split
+from masksem_core.errors import DataError
 from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout
 
 GTU_TEST_FRACTION = 0.3
@@ -127,7 +128,7 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return SPECS[name]
     except KeyError:
-        raise ValueError(
+        raise DataError(
             f"unknown dataset {name!r}; choose one of {sorted(SPECS)} "
             "(or 'pyskl' for an annotation pickle)"
         ) from None

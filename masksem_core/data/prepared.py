@@ -26,6 +26,7 @@ from masksem_core.data.windows import (
     resize_time,
     training_window,
 )
+from masksem_core.errors import DataError
 
 FORMAT_VERSION = 1
 FILES = ("data.npy", "samples.json", "splits.json", "meta.json")
@@ -75,7 +76,7 @@ class PreparedWriter:
         m, _, v, c = data.shape
         bodies, _, joints, channels = self.record_shape
         if (v, c) != (joints, channels) or m > bodies:
-            raise ValueError(
+            raise DataError(
                 f"{sequence.name}: shape {data.shape} does not fit records of "
                 f"{bodies} bodies × {joints} joints × {channels} channels"
             )
@@ -180,7 +181,7 @@ class PreparedData:
             )
         self.meta = json.loads((self.root / "meta.json").read_text())
         if self.meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
+            raise DataError(
                 f"{self.root}: prepared format version "
                 f"{self.meta.get('format_version')}, this code reads {FORMAT_VERSION}"
             )
@@ -204,7 +205,7 @@ class PreparedData:
 
     def split_indices(self, split: str) -> list[int]:
         if split not in self.splits:
-            raise KeyError(f"{self.root}: no split {split!r}; available: {sorted(self.splits)}")
+            raise DataError(f"{self.root}: no split {split!r}; available: {sorted(self.splits)}")
         return list(self.splits[split])
 
     def sequence(self, index: int) -> np.ndarray:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from masksem_core.errors import MaskSemError
 
-class SkeletonFileError(ValueError):
+
+class SkeletonFileError(MaskSemError, ValueError):
     """A skeleton file that cannot be read, with the file and (where known) the line."""
 
     def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from masksem_core.errors import ConfigError
+
 
 def _per_class(labels: Sequence[int], indices: Sequence[int]) -> dict[int, list[int]]:
     groups: dict[int, list[int]] = {}
@@ -19,7 +21,7 @@ def stratified_split(
 ) -> dict[str, list[int]]:
     """Seeded class-stratified train/test split, for datasets that name no subjects (GTU)."""
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test fraction must be in (0, 1), got {test_fraction}")
+        raise ConfigError(f"test fraction must be in (0, 1), got {test_fraction}")
     rng = np.random.default_rng(seed)
     test: set[int] = set()
     for members in _per_class(labels, range(len(labels))).values():
@@ -36,7 +38,7 @@ def label_fraction_subset(
 ) -> list[int]:
     """A seeded subset of ``indices`` with ``fraction`` of each class (at least one per class)."""
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+        raise ConfigError(f"label fraction must be in (0, 1], got {fraction}")
     rng = np.random.default_rng(seed)
     subset: list[int] = []
     for members in _per_class(labels, indices).values():

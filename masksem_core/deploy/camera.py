@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from masksem_core.errors import MaskSemError
 from masksem_core.skeleton import mediapipe_to_ntu25
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-class SourceError(ValueError):
+class SourceError(MaskSemError, ValueError):
     """A camera, video or image that cannot be opened or read."""
 
 

@@ -12,7 +12,13 @@ from masksem_core.deploy.onnx_export import NORMALISATION, check_parity, export_
 from masksem_core.deploy.quantise import quantise_dynamic_int8
 from masksem_core.deploy.session import ActionSession
 from masksem_core.engine.builders import build_classifier
-from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint, load_state_strict
+from masksem_core.engine.checkpoint import (
+    CheckpointError,
+    checkpoint_config,
+    load_checkpoint,
+    load_state_strict,
+)
+from masksem_core.engine.run_layout import SUMMARY
 from masksem_core.model import ActionClassifier
 from masksem_core.skeleton import get_layout
 
@@ -25,12 +31,12 @@ def classifier_from_checkpoint(path: str | Path) -> tuple[ActionClassifier, dict
             f"{path} is a {state.get('kind')!r} checkpoint; export needs a "
             "classifier from training/linear_eval.py or training/finetune.py"
         )
-    config = state["config"]
+    config = checkpoint_config(state, path)
     layout = get_layout(state["layout"])
     model = build_classifier(
-        config["model"],
+        config.model,
         layout.num_joints,
-        config["data"]["window"],
+        config.data.window,
         len(state["class_names"]),
         head=state["head"],
     )
@@ -56,15 +62,15 @@ def export_checkpoint(
 ) -> dict:
     """Export, then check parity on random and real windows; optionally add an int8 variant."""
     model, state = classifier_from_checkpoint(checkpoint)
-    config = state["config"]
+    config = checkpoint_config(state, checkpoint)
     metadata = {
         "class_names": list(state["class_names"]),
         "layout": state["layout"],
-        "window": config["data"]["window"],
-        "segment_length": config["model"]["segment_length"],
+        "window": config.data.window,
+        "segment_length": config.model.segment_length,
         "normalisation": NORMALISATION,
-        "dataset": config["data"].get("dataset", "unknown"),
-        "experiment": config.get("experiment", ""),
+        "dataset": config.data.dataset,
+        "experiment": config.experiment,
         "source_checkpoint": Path(checkpoint).name,
         "producer": "masksem",
         "precision": "fp32",
@@ -78,7 +84,7 @@ def export_checkpoint(
     )
     report = {"onnx": str(out), "random": check_parity(model, session, random)}
     windows, labels = real_windows(
-        data_root or config["data"]["root"], split or config["data"]["test_split"], parity_windows
+        data_root or config.data.root, split or config.data.test_split, parity_windows
     )
     report["real"] = check_parity(model, session, windows)
     fp32_pred = session.logits(windows).argmax(1)
@@ -103,28 +109,28 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
     import yaml
 
     state = load_checkpoint(checkpoint)
-    config = state["config"]
-    summary_path = Path(checkpoint).with_name("summary.json")
+    config = checkpoint_config(state, checkpoint)
+    summary_path = Path(checkpoint).with_name(SUMMARY)
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     last = summary.get("last_epoch", {})
-    prepared = PreparedData(config["data"]["root"])
+    prepared = PreparedData(config.data.root)
     sizes = {
         name: len(prepared.splits[name])
-        for name in (config["data"]["train_split"], config["data"]["test_split"])
+        for name in (config.data.train_split, config.data.test_split)
     }
     lines = [
         f"# Model card: {Path(report['onnx']).name}",
         "",
         f"- **Task**: skeleton-based action recognition, {len(state['class_names'])} classes, "
         f"layout `{state['layout']}` (joints in that order, metres, NTU camera axes).",
-        f"- **Input** `skeleton` (B, M, {config['data']['window']}, V, 3) float32 → **output** "
+        f"- **Input** `skeleton` (B, M, {config.data.window}, V, 3) float32 → **output** "
         "`logits` (B, classes); B and M dynamic. Preprocess with "
         "`masksem_core.deploy.preprocess.inference_window`.",
-        f"- **Training data**: `{config['data'].get('dataset')}` (`{config['data']['root']}`), "
-        f"split `{config['data']['train_split']}` ({sizes[config['data']['train_split']]} "
-        f"samples) / `{config['data']['test_split']}` "
-        f"({sizes[config['data']['test_split']]} samples).",
-        f"- **Training**: MaskSem pretraining ({config['pretraining']}), then "
+        f"- **Training data**: `{config.data.get('dataset')}` (`{config.data.root}`), "
+        f"split `{config.data.train_split}` ({sizes[config.data.train_split]} "
+        f"samples) / `{config.data.test_split}` "
+        f"({sizes[config.data.test_split]} samples).",
+        f"- **Training**: MaskSem pretraining ({config.pretraining}), then "
         f"{state['kind']} for {state['epoch']} epochs; pretrained checkpoint "
         f"`{state.get('init')}`.",
         f"- **Test accuracy (last epoch, not selected on test)**: top-1 "
@@ -150,7 +156,7 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         "",
         "```yaml",
         yaml.safe_dump(
-            {k: config[k] for k in ("model", "pretraining", "data")}, sort_keys=False
+            {k: config.to_dict()[k] for k in ("model", "pretraining", "data")}, sort_keys=False
         ).rstrip(),
         "```",
         "",

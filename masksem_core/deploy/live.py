@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masksem_core.errors import MaskSemError
 
-class SkeletonMessageError(ValueError):
+
+class SkeletonMessageError(MaskSemError, ValueError):
     """A skeleton message that cannot be used (it is dropped, the stream goes on); ``kind``
     names the reason for counting."""
 

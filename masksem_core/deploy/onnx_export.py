@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import torch
 
+from masksem_core.errors import MaskSemError
 from masksem_core.model import ActionClassifier
 
 OPSET = 18
@@ -19,7 +20,7 @@ NORMALISATION = (
 )
 
 
-class ParityError(RuntimeError):
+class ParityError(MaskSemError, RuntimeError):
     """The exported graph does not reproduce PyTorch within tolerance."""
 
 

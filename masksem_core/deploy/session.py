@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from masksem_core.errors import MaskSemError
+
 PROVIDER_PREFERENCE = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 REQUIRED_METADATA = ("class_names", "layout", "window", "segment_length")
 
 
-class ModelFileError(ValueError):
+class ModelFileError(MaskSemError, ValueError):
     """An ONNX file that is missing, not ONNX, or inconsistent with its metadata."""
 
 

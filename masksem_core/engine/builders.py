@@ -9,9 +9,11 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 from torch.utils.data.distributed import DistributedSampler
 
+from masksem_core.config import DataConfig, ExperimentConfig, ModelConfig
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.engine.distributed import DistributedContext
+from masksem_core.errors import ConfigError
 from masksem_core.model import (
     ActionClassifier,
     FineTuneHead,
@@ -19,47 +21,47 @@ from masksem_core.model import (
     PooledMLPHead,
     SkeletonEncoder,
 )
-from masksem_core.pretraining import MaskSem, MaskSemConfig
+from masksem_core.pretraining import MaskSem
 from masksem_core.skeleton import get_layout
 
 ENCODER_KEYS = ("dim", "depth", "heads", "mlp_dim", "segment_length")
 
 
 def build_encoder(
-    model_cfg: dict, num_joints: int, window: int, drop_path: float = 0.0
+    model_cfg: ModelConfig, num_joints: int, window: int, drop_path: float = 0.0
 ) -> SkeletonEncoder:
     return SkeletonEncoder(
         num_joints,
         in_channels=3,
         window=window,
-        segment_length=model_cfg["segment_length"],
-        dim=model_cfg["dim"],
-        depth=model_cfg["depth"],
-        num_heads=model_cfg["heads"],
-        mlp_dim=model_cfg["mlp_dim"],
+        segment_length=model_cfg.segment_length,
+        dim=model_cfg.dim,
+        depth=model_cfg.depth,
+        num_heads=model_cfg.heads,
+        mlp_dim=model_cfg.mlp_dim,
         drop_path=drop_path,
-        weight_init=model_cfg.get("weight_init", "xavier"),
+        weight_init=model_cfg.weight_init,
     )
 
 
-def build_pretrainer(config: dict, layout_name: str) -> MaskSem:
-    model_cfg = config["model"]
+def build_pretrainer(config: ExperimentConfig, layout_name: str) -> MaskSem:
+    model_cfg = config.model
     layout = get_layout(layout_name)
-    encoder = build_encoder(model_cfg, layout.num_joints, config["data"]["window"])
+    encoder = build_encoder(model_cfg, layout.num_joints, config.data.window)
     return MaskSem(
         encoder,
         layout,
-        MaskSemConfig.from_dict(config["pretraining"]),
-        decoder_dim=model_cfg["decoder_dim"],
-        decoder_depth=model_cfg["decoder_depth"],
-        decoder_heads=model_cfg["decoder_heads"],
-        decoder_mlp_dim=model_cfg["decoder_mlp_dim"],
-        weight_init=model_cfg.get("weight_init", "xavier"),
+        config.pretraining,
+        decoder_dim=model_cfg.decoder_dim,
+        decoder_depth=model_cfg.decoder_depth,
+        decoder_heads=model_cfg.decoder_heads,
+        decoder_mlp_dim=model_cfg.decoder_mlp_dim,
+        weight_init=model_cfg.weight_init,
     )
 
 
 def build_classifier(
-    model_cfg: dict,
+    model_cfg: ModelConfig,
     num_joints: int,
     window: int,
     num_classes: int,
@@ -82,15 +84,13 @@ def build_classifier(
     raise ValueError(f"unknown head {head!r}; choose linear, mlp or pooled_mlp")
 
 
-def open_dataset(data_cfg: dict, context: DistributedContext) -> PreparedData:
+def open_dataset(data_cfg: DataConfig, context: DistributedContext) -> PreparedData:
     """Open the prepared dataset; the synthetic demo data is generated on first use."""
-    root = Path(data_cfg["root"])
-    if data_cfg.get("dataset") == "demo" and not (root / "meta.json").is_file():
+    root = Path(data_cfg.root)
+    if data_cfg.dataset == "demo" and not (root / "meta.json").is_file():
         if context.is_main:
             print(f"generating the synthetic demo dataset in {root} (first run only)")
-            prepare_demo_dataset(
-                root, data_cfg.get("demo_samples_per_class", 60), overwrite=root.exists()
-            )
+            prepare_demo_dataset(root, data_cfg.demo_samples_per_class, overwrite=root.exists())
         if context.enabled:
             dist.barrier()
     return PreparedData(root)
@@ -111,7 +111,7 @@ class ShardSampler(Sampler[int]):
 
 def per_rank_batch(total: int, context: DistributedContext) -> int:
     if total % context.world_size:
-        raise ValueError(
+        raise ConfigError(
             f"total batch size {total} is not divisible by {context.world_size} "
             "processes; change the batch_size setting"
         )
@@ -159,8 +159,8 @@ def autocast(precision: str, device: torch.device) -> torch.autocast:
     if precision == "auto":
         precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     if precision not in ("fp32", "bf16", "fp16"):
-        raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+        raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
     if precision == "fp16" and device.type != "cuda":
-        raise ValueError("fp16 autocast needs a CUDA device; use bf16 or fp32 on CPU")
+        raise ConfigError("fp16 autocast needs a CUDA device; use bf16 or fp32 on CPU")
     dtype = torch.float16 if precision == "fp16" else torch.bfloat16
     return torch.autocast(device.type, dtype=dtype, enabled=precision != "fp32")

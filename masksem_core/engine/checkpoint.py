@@ -10,11 +10,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from masksem_core.config import ExperimentConfig
+from masksem_core.errors import ConfigError, MaskSemError
+
 FORMAT = "masksem-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(MaskSemError, ValueError):
     """A checkpoint that is missing, unreadable or does not fit the model."""
 
 
@@ -129,3 +132,11 @@ def _tuplify(value: object) -> object:
     if isinstance(value, list | tuple):
         return tuple(_tuplify(v) for v in value)
     return value
+
+
+def checkpoint_config(state: dict, path: str | Path) -> ExperimentConfig:
+    """The typed experiment config a checkpoint was trained with (validated like a YAML file)."""
+    try:
+        return ExperimentConfig.from_dict(state["config"])
+    except (KeyError, ConfigError) as err:
+        raise CheckpointError(f"{path}: its stored config does not fit this code ({err})") from None

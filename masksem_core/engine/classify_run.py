@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from masksem_core.config import ExperimentConfig, ModelConfig
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import (
     autocast,
@@ -18,6 +20,7 @@ from masksem_core.engine.builders import (
 )
 from masksem_core.engine.checkpoint import (
     CheckpointError,
+    checkpoint_config,
     load_checkpoint,
     load_state_strict,
     save_checkpoint,
@@ -42,40 +45,48 @@ from masksem_core.engine.loops import (
     wrap_for_training,
     write_json,
 )
+from masksem_core.engine.run_layout import (
+    CHECKPOINT,
+    FEATURE_CACHE,
+    SUMMARY,
+    TENSORBOARD,
+    finetune_stage,
+    stage_dir,
+)
 from masksem_core.engine.schedule import (
     apply_lr_scales,
     parameter_groups,
     warmup_cosine_scheduler,
 )
+from masksem_core.errors import ConfigError
 from masksem_core.model import ActionClassifier
 from masksem_core.skeleton import get_layout
 
 MODES = ("linear", "finetune")
-FEATURE_CACHE = "features.pt"
 
 
-def load_pretrained_encoder(path: str | Path) -> tuple[dict, dict, str]:
+def load_pretrained_encoder(path: str | Path) -> tuple[ModelConfig, dict, str]:
     """(model config, encoder state, layout) of any MaskSem checkpoint holding an encoder."""
     state = load_checkpoint(path)
     encoder = sub_state(state["model"], "encoder")
     if not encoder:
         raise CheckpointError(f"{path} holds no encoder weights (no 'encoder.*' keys)")
-    return state["config"]["model"], encoder, state["layout"]
+    return checkpoint_config(state, path).model, encoder, state["layout"]
 
 
 def cached_probe_features(
     model: ActionClassifier,
     train_set: WindowDataset,
     test_loader: torch.utils.data.DataLoader,
-    config: dict,
+    config: ExperimentConfig,
     context: DistributedContext,
     out: Path,
 ) -> dict[str, torch.Tensor]:
     """Pooled frozen features of ``linear.feature_draws`` augmented passes over the training
     windows and of the test windows; stored in the stage folder so a resumed probe reuses them."""
-    cfg = config["linear"]
+    cfg = config.linear
     path = out / FEATURE_CACHE
-    draws = cfg.get("feature_draws", 10)
+    draws = cfg.feature_draws
     if path.is_file():
         cache = load_checkpoint(path)
         if cache.get("draws") == draws and cache.get("encoder_digest") == encoder_digest(model):
@@ -85,13 +96,13 @@ def cached_probe_features(
         model,
         train_set,
         draws,
-        config["seed"],
+        config.seed,
         context,
-        config["eval_batch_size"],
-        config["data"]["num_workers"],
-        config["precision"],
+        config.eval_batch_size,
+        config.data.num_workers,
+        config.precision,
     )
-    test, test_labels = encode_pooled(model, test_loader, context, config["precision"])
+    test, test_labels = encode_pooled(model, test_loader, context, config.precision)
     features = {
         "train": train,
         "train_labels": train_labels,
@@ -117,7 +128,7 @@ def encoder_digest(model: ActionClassifier) -> float:
 
 
 def run_classification(
-    config: dict,
+    config: ExperimentConfig,
     context: DistributedContext,
     mode: str,
     init: str | None = None,
@@ -131,17 +142,16 @@ def run_classification(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     started = time.perf_counter()
-    data_cfg, cfg = config["data"], config[mode]
-    init = None if random_encoder else (init or cfg.get("init"))
+    data_cfg, cfg = config.data, getattr(config, mode)
+    fine = config.finetune if mode == "finetune" else None
+    init = None if random_encoder else (init or cfg.init)
     if mode == "linear" and not init and not random_encoder:
-        raise ValueError(
+        raise ConfigError(
             "linear evaluation needs a pretrained checkpoint: pass --init PATH "
             "(or --no-init to probe a random encoder)"
         )
-    out = Path(config["output_dir"]) / mode
-    if cfg.get("label_fraction"):
-        out = out.with_name(f"{mode}_{cfg['label_fraction'] * 100:g}pct_seed{cfg['label_seed']}")
-    model_cfg, encoder_state, source_layout = config["model"], None, None
+    out = stage_dir(config, finetune_stage(config) if fine else "linear")
+    model_cfg, encoder_state, source_layout = config.model, None, None
     if init:  # a bad checkpoint is reported before any data is touched
         model_cfg, encoder_state, source_layout = load_pretrained_encoder(init)
     prepared = open_dataset(data_cfg, context)
@@ -150,75 +160,74 @@ def run_classification(
     if get_layout(source_layout).num_joints != layout.num_joints:
         raise CheckpointError(
             f"{init} was pretrained on layout {source_layout}, the dataset "
-            f"{data_cfg['root']} uses {layout.name}"
+            f"{data_cfg.root} uses {layout.name}"
         )
     num_classes = len(prepared.class_names)
-    torch.manual_seed(config["seed"])  # the same initial weights on every rank
+    torch.manual_seed(config.seed)  # the same initial weights on every rank
     model = build_classifier(
         model_cfg,
         layout.num_joints,
-        data_cfg["window"],
+        data_cfg.window,
         num_classes,
-        head="linear" if mode == "linear" else cfg.get("head", "mlp"),
-        drop_path=cfg.get("drop_path", 0.0),
-        head_dropout=cfg.get("head_dropout", 0.3),
+        head=fine.head if fine else "linear",
+        drop_path=fine.drop_path if fine else 0.0,
+        head_dropout=fine.head_dropout if fine else 0.0,
     )
     if encoder_state is not None:
         load_state_strict(model.encoder, encoder_state, f"encoder of {init}")
     if mode == "linear":
         model.encoder.requires_grad_(False)
     model.to(context.device)
-    torch.manual_seed(config["seed"] + context.rank)  # per-rank augmentation and dropout
+    torch.manual_seed(config.seed + context.rank)  # per-rank augmentation and dropout
 
-    train_split = data_cfg["train_split"]
-    if cfg.get("label_fraction"):
+    train_split = data_cfg.train_split
+    if fine and fine.label_fraction:
         train_split = prepared.add_label_fraction_split(
-            train_split, cfg["label_fraction"], cfg["label_seed"], save=context.is_main
+            train_split, fine.label_fraction, fine.label_seed, save=context.is_main
         )
     train_set = WindowDataset(
-        prepared, train_split, train=True, window=data_cfg["window"], rotate=cfg.get("rotate", True)
+        prepared, train_split, train=True, window=data_cfg.window, rotate=True
     )
-    test_set = WindowDataset(
-        prepared, data_cfg["test_split"], train=False, window=data_cfg["window"]
-    )
-    test_loader = eval_loader(test_set, config["eval_batch_size"], context, data_cfg["num_workers"])
-    cached = mode == "linear" and cfg.get("cache_features", True)
+    test_set = WindowDataset(prepared, data_cfg.test_split, train=False, window=data_cfg.window)
+    test_loader = eval_loader(test_set, config.eval_batch_size, context, data_cfg.num_workers)
+    cached = mode == "linear" and cfg.cache_features
     if cached:
         features = cached_probe_features(model, train_set, test_loader, config, context, out)
-        steps = steps_per_epoch(len(features["train_labels"]), cfg["batch_size"])
+        steps = steps_per_epoch(len(features["train_labels"]), cfg.batch_size)
     else:
         loader, sampler = train_loader(
-            train_set, cfg["batch_size"], context, data_cfg["num_workers"], config["seed"]
+            train_set, cfg.batch_size, context, data_cfg.num_workers, config.seed
         )
         steps = len(loader)
     if mode == "linear":
         optimizer = torch.optim.SGD(
             model.head.parameters(),
-            lr=cfg["lr"],
-            momentum=cfg["momentum"],
-            weight_decay=cfg["weight_decay"],
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            weight_decay=cfg.weight_decay,
         )
     else:
         groups = parameter_groups(
             model,
-            cfg["weight_decay"],
-            cfg["layer_decay"],
+            cfg.weight_decay,
+            cfg.layer_decay,
             depth=len(model.encoder.transformer.blocks),
         )
-        optimizer = torch.optim.AdamW(groups, lr=cfg["lr"], betas=tuple(cfg["betas"]))
+        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
         apply_lr_scales(optimizer)
     scheduler = warmup_cosine_scheduler(
-        optimizer, cfg["warmup_epochs"] * steps, cfg["epochs"] * steps, cfg["lr"], cfg["min_lr"]
+        optimizer, cfg.warmup_epochs * steps, cfg.epochs * steps, cfg.lr, cfg.min_lr
     )
-    scaler = torch.amp.GradScaler(context.device.type, enabled=config["precision"] == "fp16")
-    criterion = nn.CrossEntropyLoss(label_smoothing=cfg.get("label_smoothing", 0.0))
+    scaler = torch.amp.GradScaler(context.device.type, enabled=config.precision == "fp16")
+    criterion = nn.CrossEntropyLoss(label_smoothing=fine.label_smoothing if fine else 0.0)
+    clip_grad = fine.clip_grad if fine else None
     start_epoch, history = 0, []
-    last = out / "last.pt"
+    last = out / CHECKPOINT
     training = TrainingState(model, optimizer, scheduler, scaler)
     if resume:
         start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
     wrapped = wrap_for_training(model, context)
-    logger = TensorBoardLogger(out / "tb", context)
+    logger = TensorBoardLogger(out / TENSORBOARD, context)
     trainable = [p for p in model.parameters() if p.requires_grad]
 
     def train_online(epoch: int) -> float:
@@ -227,16 +236,16 @@ def run_classification(
         if mode == "linear":
             model.encoder.eval()  # frozen features: no dropout, no drop path
         loss_total = 0.0
-        bar = progress(loader, context, f"{mode} {epoch + 1}/{cfg['epochs']}", total=steps)
+        bar = progress(loader, context, f"{mode} {epoch + 1}/{cfg.epochs}", total=steps)
         for step, (x, y) in enumerate(bar):
             x, y = x.to(context.device, non_blocking=True), y.to(context.device)
-            with autocast(config["precision"], context.device):
+            with autocast(config.precision, context.device):
                 loss = criterion(wrapped(x).float(), y)
             check_finite_loss(loss, epoch, step)
-            optimisation_step(loss, optimizer, scheduler, scaler, cfg.get("clip_grad"), trainable)
+            optimisation_step(loss, optimizer, scheduler, scaler, clip_grad, trainable)
             loss_total += loss.item()
             global_step = epoch * steps + step
-            if global_step % config["log_every"] == 0:
+            if global_step % config.log_every == 0:
                 logger.scalars(
                     {"loss": loss.item(), "lr": optimizer.param_groups[-1]["lr"]}, global_step, mode
                 )
@@ -244,14 +253,14 @@ def run_classification(
 
     def train_cached(epoch: int) -> float:
         draws = features["train"]
-        generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + epoch)
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
         loss = train_head_epoch(
             model.head,
             draws[epoch % len(draws)],
             features["train_labels"],
             optimizer,
             scheduler,
-            cfg["batch_size"],
+            cfg.batch_size,
             generator,
         )
         check_finite_loss(torch.tensor(loss), epoch, steps)
@@ -259,12 +268,12 @@ def run_classification(
         return loss
 
     clock = wall_clock(history, started)  # includes the feature encoding of a cached probe
-    for epoch in range(start_epoch, cfg["epochs"]):
+    for epoch in range(start_epoch, cfg.epochs):
         train_loss = train_cached(epoch) if cached else train_online(epoch)
         if cached:
             metrics = evaluate_head(model.head, features["test"], features["test_labels"])
         else:
-            metrics = evaluate(model, test_loader, context, config["precision"], num_classes)
+            metrics = evaluate(model, test_loader, context, config.precision, num_classes)
         history.append(
             {
                 "epoch": epoch + 1,
@@ -280,7 +289,7 @@ def run_classification(
         )
         if context.is_main:
             print(
-                f"{mode} epoch {epoch + 1}/{cfg['epochs']}: train loss "
+                f"{mode} epoch {epoch + 1}/{cfg.epochs}: train loss "
                 f"{train_loss:.4f}, test top-1 {metrics['top1']:.2f} %, "
                 f"top-5 {metrics['top5']:.2f} %"
             )
@@ -290,23 +299,23 @@ def run_classification(
             epoch + 1,
             history,
             kind=mode,
-            config={**config, "model": model_cfg},
+            config=replace(config, model=model_cfg).to_dict(),
             layout=layout.name,
             class_names=prepared.class_names,
-            head="linear" if mode == "linear" else cfg.get("head", "mlp"),
+            head=fine.head if fine else "linear",
             init=str(init) if init else None,
         )
     best = max(history, key=lambda h: h["test_top1"])
     final = history[-1]
     summary = {
-        "experiment": config["experiment"],
+        "experiment": config.experiment,
         "mode": mode,
         "dataset": prepared.meta["dataset"],
         "train_split": train_split,
-        "test_split": data_cfg["test_split"],
+        "test_split": data_cfg.test_split,
         "init": init,
         "random_encoder": random_encoder,
-        "epochs": cfg["epochs"],
+        "epochs": cfg.epochs,
         "world_size": context.world_size,
         "last_epoch": {"top1": final["test_top1"], "top5": final["test_top5"]},
         "best_epoch_selected_on_test": {
@@ -321,11 +330,11 @@ def run_classification(
         "wall_seconds": final["wall_seconds"],
     }
     if context.is_main:
-        write_json(out / "summary.json", summary)
+        write_json(out / SUMMARY, summary)
         print(
             f"{mode} done: last-epoch top-1 {final['test_top1']:.2f} %, top-5 "
             f"{final['test_top5']:.2f} % on {final['test_samples']} test samples "
-            f"({out / 'summary.json'})"
+            f"({out / SUMMARY})"
         )
     logger.close()
     return summary

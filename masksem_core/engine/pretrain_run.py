@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from masksem_core.config import ExperimentConfig
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import autocast, build_pretrainer, open_dataset, train_loader
 from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint
@@ -24,12 +25,9 @@ from masksem_core.engine.loops import (
     wrap_for_training,
     write_json,
 )
+from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, TENSORBOARD, stage_dir
 from masksem_core.engine.schedule import parameter_groups, warmup_cosine_scheduler
 from masksem_core.pretraining import average_motion_reference
-
-
-def stage_dir(config: dict, stage: str) -> Path:
-    return Path(config["output_dir"]) / stage
 
 
 def compute_reference(
@@ -42,27 +40,30 @@ def compute_reference(
 
 
 def run_pretraining(
-    config: dict, context: DistributedContext, resume: str | None = None, init: str | None = None
+    config: ExperimentConfig,
+    context: DistributedContext,
+    resume: str | None = None,
+    init: str | None = None,
 ) -> Path:
     """Pretrain and return the path of the final checkpoint (``<output_dir>/pretrain/last.pt``).
 
     ``init`` (or ``pretrain.init``): start φ, θ and the decoder from another pretraining
     checkpoint (e.g. a finished MAMP-mode run: two-stage MaskSem) with a fresh optimiser and
     schedule."""
-    data_cfg, train_cfg = config["data"], config["pretrain"]
+    data_cfg, train_cfg = config.data, config.pretrain
     out = stage_dir(config, "pretrain")
-    init = init or train_cfg.get("init")
+    init = init or train_cfg.init
     source = load_checkpoint(init) if init and not resume else None  # bad paths fail early
     prepared = open_dataset(data_cfg, context)
     layout = prepared.meta["layout"]
-    torch.manual_seed(config["seed"])  # the same initial weights on every rank, θ included
+    torch.manual_seed(config.seed)  # the same initial weights on every rank, θ included
     model = build_pretrainer(config, layout).to(context.device)
-    torch.manual_seed(config["seed"] + context.rank)  # per-rank masking and augmentation
+    torch.manual_seed(config.seed + context.rank)  # per-rank masking and augmentation
     if source is not None:
         if source.get("layout") != layout:
             raise CheckpointError(
                 f"{init} was pretrained on layout {source.get('layout')}, the dataset "
-                f"{data_cfg['root']} uses {layout}"
+                f"{data_cfg.root} uses {layout}"
             )
         try:
             fresh = model.initialise_from_pretrained(source["model"])
@@ -72,43 +73,41 @@ def run_pretraining(
             print(
                 f"initialised from {init}" + (f" (kept fresh: {', '.join(fresh)})" if fresh else "")
             )
-    train_set = WindowDataset(
-        prepared, data_cfg["train_split"], train=True, window=data_cfg["window"]
-    )
+    train_set = WindowDataset(prepared, data_cfg.train_split, train=True, window=data_cfg.window)
     loader, sampler = train_loader(
-        train_set, train_cfg["batch_size"], context, data_cfg["num_workers"], config["seed"]
+        train_set, train_cfg.batch_size, context, data_cfg.num_workers, config.seed
     )
     steps_per_epoch = len(loader)
-    total_steps = train_cfg["epochs"] * steps_per_epoch
+    total_steps = train_cfg.epochs * steps_per_epoch
     optimizer = torch.optim.AdamW(
-        parameter_groups(model, train_cfg["weight_decay"]),
-        lr=train_cfg["lr"],
-        betas=tuple(train_cfg["betas"]),
+        parameter_groups(model, train_cfg.weight_decay),
+        lr=train_cfg.lr,
+        betas=tuple(train_cfg.betas),
     )
     scheduler = warmup_cosine_scheduler(
         optimizer,
-        train_cfg["warmup_epochs"] * steps_per_epoch,
+        train_cfg.warmup_epochs * steps_per_epoch,
         total_steps,
-        train_cfg["lr"],
-        train_cfg["min_lr"],
+        train_cfg.lr,
+        train_cfg.min_lr,
     )
-    scaler = torch.amp.GradScaler(context.device.type, enabled=config["precision"] == "fp16")
+    scaler = torch.amp.GradScaler(context.device.type, enabled=config.precision == "fp16")
     start_epoch, history = 0, []
-    last = out / "last.pt"
+    last = out / CHECKPOINT
     training = TrainingState(model, optimizer, scheduler, scaler)
     if resume:
         start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
     elif model.config.masking == "semantic" and model.config.reference == "dataset":
         reference_set = WindowDataset(
-            prepared, data_cfg["train_split"], train=False, window=data_cfg["window"]
+            prepared, data_cfg.train_split, train=False, window=data_cfg.window
         )
         model.set_reference(
             compute_reference(
-                reference_set, train_cfg["batch_size"], data_cfg["num_workers"], context
+                reference_set, train_cfg.batch_size, data_cfg.num_workers, context
             ).to(context.device)
         )
     wrapped = wrap_for_training(model, context)
-    logger = TensorBoardLogger(out / "tb", context)
+    logger = TensorBoardLogger(out / TENSORBOARD, context)
     trainable = [p for p in model.parameters() if p.requires_grad]
     clock = wall_clock(history)
 
@@ -119,51 +118,49 @@ def run_pretraining(
             epochs_done,
             history,
             kind="pretrain",
-            config=config,
+            config=config.to_dict(),
             layout=layout,
             class_names=prepared.class_names,
         )
 
-    for epoch in range(start_epoch, train_cfg["epochs"]):
+    for epoch in range(start_epoch, train_cfg.epochs):
         sampler.set_epoch(epoch)
         model.begin_epoch(epoch)
         wrapped.train()
         totals: dict[str, float] = {}
         bar = progress(
-            loader, context, f"pretrain {epoch + 1}/{train_cfg['epochs']}", total=steps_per_epoch
+            loader, context, f"pretrain {epoch + 1}/{train_cfg.epochs}", total=steps_per_epoch
         )
         for step, (x, _) in enumerate(bar):
             x = x.to(context.device, non_blocking=True)
-            with autocast(config["precision"], context.device):
+            with autocast(config.precision, context.device):
                 loss, stats = wrapped(x)
             check_finite_loss(loss, epoch, step)
-            optimisation_step(
-                loss, optimizer, scheduler, scaler, train_cfg.get("clip_grad"), trainable
-            )
+            optimisation_step(loss, optimizer, scheduler, scaler, train_cfg.clip_grad, trainable)
             model.update_offline_encoder()
             values = {"loss": loss.item(), **{k: v.item() for k, v in stats.items()}}
             for key, value in values.items():
                 totals[key] = totals.get(key, 0.0) + value
             global_step = epoch * steps_per_epoch + step
-            if global_step % config["log_every"] == 0:
+            if global_step % config.log_every == 0:
                 logger.scalars(
                     {**values, "lr": optimizer.param_groups[0]["lr"]}, global_step, "pretrain"
                 )
         means = {k: v / steps_per_epoch for k, v in totals.items()}
         history.append({"epoch": epoch + 1, **means, "wall_seconds": clock()})
         if context.is_main:
-            print(f"pretrain epoch {epoch + 1}/{train_cfg['epochs']}: loss {means['loss']:.4g}")
+            print(f"pretrain epoch {epoch + 1}/{train_cfg.epochs}: loss {means['loss']:.4g}")
         save(epoch + 1)
     if not history:  # pretrain.epochs=0: save the (seeded or --init) initial weights
         save(0)
     in_sync = replicas_in_sync(model, context)
     if context.is_main:
         write_json(
-            out / "summary.json",
+            out / SUMMARY,
             {
-                "experiment": config["experiment"],
+                "experiment": config.experiment,
                 "stage": "pretrain",
-                "epochs": train_cfg["epochs"],
+                "epochs": train_cfg.epochs,
                 "init": str(init) if init else None,
                 "history": history,
                 "checkpoint": str(last),

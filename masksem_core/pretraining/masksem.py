@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -16,6 +15,7 @@ from torch import nn
 from masksem_core.model.decoder import MaskedMotionDecoder
 from masksem_core.model.encoder import SkeletonEncoder
 from masksem_core.model.validation import check_skeleton_batch
+from masksem_core.pretraining.config import MaskSemConfig
 from masksem_core.pretraining.ema import ema_update_
 from masksem_core.pretraining.gradcam import (
     adjacency_smoothing,
@@ -26,91 +26,14 @@ from masksem_core.pretraining.gradcam import (
 )
 from masksem_core.pretraining.loss import hybrid_motion_loss, masked_reconstruction_loss
 from masksem_core.pretraining.masking import (
-    MOTION_SCORES,
     gumbel_top_k_masking,
     motion_aware_log_distribution,
     num_kept_tokens,
     semantic_masking_log_distribution,
 )
 from masksem_core.pretraining.reference import average_motion_reference
-from masksem_core.pretraining.targets import TARGETS, motion_targets
+from masksem_core.pretraining.targets import motion_targets
 from masksem_core.skeleton import SkeletonLayout
-
-CHOICES = {
-    "masking": ("semantic", "motion", "random"),
-    "target": TARGETS,
-    "reference": ("dataset", "batch"),
-    "cam": ("paper", "binary_parts"),
-    "loss_weighting": ("pi", "pi_mean_one", "none"),
-    "prediction": ("shared", "separate"),
-    "motion_score": MOTION_SCORES,
-}
-
-
-@dataclass
-class MaskSemConfig:
-    """Switches of the objective. Defaults are the paper; see PRESETS for the baselines."""
-
-    mask_ratio: float = 0.9  # δ
-    masking: str = "semantic"  # semantic (eqs. 5–9) | motion (MAMP) | random
-    target: str = "hybrid"  # velocity | acceleration | hybrid (eq. 12)
-    beta: float = 0.2  # β of eq. 15
-    reference: str = "dataset"  # S̄ over the training set (eq. 2) | mean of the current batch
-    cam: str = "paper"  # adjacency-smoothed η (eq. 7) | official binary body-part CAM
-    loss_weighting: str = "pi"  # π (eq. 14) | π·L (mean weight 1) | unweighted masked loss
-    prediction: str = "shared"  # one FC output regressed to both targets (eq. 14) | one per target
-    tau_grad: float = 0.8  # τ_grad of eq. 8
-    normalise_cam_by_max: bool = True  # η / max η before eq. 8 (see README design notes)
-    motion_tau: float = 0.8  # τ of MAMP's motion-aware masking
-    motion_score: str = "segment_difference"  # MAMP's | mean per-frame |velocity| in a segment
-    ema_momentum: float = 0.99  # m of eq. 10
-    standardise_targets: bool = True  # MAMP: per-token mean/var standardisation of the targets
-    semantic_from_epoch: int = 0  # >0: MAMP's objective until this epoch, then θ ← φ and semantic
-
-    def __post_init__(self) -> None:
-        for name, allowed in CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"pretraining.{name}={getattr(self, name)!r} is not one of {allowed}"
-                )
-        if self.semantic_from_epoch < 0:
-            raise ValueError(
-                f"pretraining.semantic_from_epoch must be ≥ 0, got {self.semantic_from_epoch}"
-            )
-        if self.semantic_from_epoch and self.masking != "semantic":
-            raise ValueError(
-                "pretraining.semantic_from_epoch switches to semantic masking; it needs "
-                f"pretraining.masking=semantic, got {self.masking!r}"
-            )
-
-    @classmethod
-    def from_dict(cls, values: dict) -> MaskSemConfig:
-        """Build from plain data, starting from ``values['preset']`` if given."""
-        values = dict(values)
-        preset = values.pop("preset", "masksem")
-        if preset not in PRESETS:
-            raise ValueError(f"unknown pretraining preset {preset!r}; known: {sorted(PRESETS)}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown pretraining options {unknown}; known: {sorted(known)}")
-        return cls(**{**PRESETS[preset], **values})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-PRESETS: dict[str, dict] = {
-    "masksem": {},
-    "mamp": {"masking": "motion", "target": "velocity", "loss_weighting": "none"},
-    "random_velocity": {"masking": "random", "target": "velocity", "loss_weighting": "none"},
-    "semantic_velocity": {"target": "velocity"},
-    "semantic_acceleration": {"target": "acceleration"},
-    "motion_hybrid": {"masking": "motion", "loss_weighting": "none"},
-    "masksem_pi_mean_one": {"loss_weighting": "pi_mean_one"},
-    "semantic_velocity_pi_mean_one": {"target": "velocity", "loss_weighting": "pi_mean_one"},
-    "official": {"reference": "batch", "cam": "binary_parts", "loss_weighting": "none"},
-}
 
 
 class MaskSem(nn.Module):

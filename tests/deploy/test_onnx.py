@@ -125,18 +125,18 @@ def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     context = setup_distributed("cpu")
     checkpoint = run_pretraining(tiny_config, context)
     run_classification(tiny_config, context, "linear", init=str(checkpoint))
-    linear = Path(tiny_config["output_dir"]) / "linear" / "last.pt"
+    linear = Path(tiny_config.output_dir) / "linear" / "last.pt"
     report = export_checkpoint(
-        linear, Path(tiny_config["output_dir"]) / "m.onnx", int8=True, parity_windows=8
+        linear, Path(tiny_config.output_dir) / "m.onnx", int8=True, parity_windows=8
     )
     assert report["real"]["max_abs_diff"] <= 1e-4 and report["real"]["same_argmax"]
     assert report["real"]["windows"] == 8
     assert 0.0 <= report["int8"]["agreement_with_fp32"] <= 1.0
     session = ActionSession(report["onnx"])
     assert session.info.layout == "ntu25" and len(session.class_names) == 10
-    card = write_model_card(report, linear, Path(tiny_config["output_dir"]) / "m.md").read_text()
+    card = write_model_card(report, linear, Path(tiny_config.output_dir) / "m.md").read_text()
     summary = json.loads(linear.with_name("summary.json").read_text())
     assert f"top-1 {summary['last_epoch']['top1']:.2f} %" in card
     assert "xsub_train" in card and "wave right hand" in card
     with pytest.raises(Exception, match="export needs a classifier"):
-        export_checkpoint(checkpoint, Path(tiny_config["output_dir"]) / "x.onnx")
+        export_checkpoint(checkpoint, Path(tiny_config.output_dir) / "x.onnx")

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,27 +27,28 @@ def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
     summary = run_classification(tiny_config, context, "linear", init=str(checkpoint))
     assert summary["test_samples"] == summary["unique_test_samples"] > 0
     assert 0.0 <= summary["last_epoch"]["top1"] <= summary["last_epoch"]["top5"] <= 100.0
-    linear = load_checkpoint(Path(tiny_config["output_dir"]) / "linear" / "last.pt")
+    linear = load_checkpoint(Path(tiny_config.output_dir) / "linear" / "last.pt")
     for name, value in state["model"].items():
         if name.startswith("encoder."):  # the frozen encoder is untouched
             assert torch.equal(linear["model"][name], value), name
-    tiny_config["finetune"]["label_fraction"] = 0.5
-    tiny_config["finetune"]["label_seed"] = 1
-    fine = run_classification(tiny_config, context, "finetune", init=str(checkpoint))
+    semi = replace(
+        tiny_config, finetune=replace(tiny_config.finetune, label_fraction=0.5, label_seed=1)
+    )
+    fine = run_classification(semi, context, "finetune", init=str(checkpoint))
     assert fine["train_split"] == "xsub_train_50pct_seed1"
-    assert (Path(tiny_config["output_dir"]) / "finetune_50pct_seed1" / "summary.json").is_file()
+    assert (Path(tiny_config.output_dir) / "finetune_50pct_seed1" / "summary.json").is_file()
 
 
 def test_checkpoint_with_wrong_layout_or_missing_keys_is_refused(tiny_config, tmp_path):
     context = setup_distributed("cpu")
-    tiny_config["pretrain"]["epochs"] = 1
+    tiny_config = replace(tiny_config, pretrain=replace(tiny_config.pretrain, epochs=1))
     checkpoint = run_pretraining(tiny_config, context)
     state = load_checkpoint(checkpoint)
     state["model"] = {k: v for k, v in state["model"].items() if "blocks.0.mlp" not in k}
     broken = save_checkpoint(tmp_path / "broken.pt", state)
     with pytest.raises(CheckpointError, match="missing keys .*blocks.0.mlp"):
         run_classification(tiny_config, context, "linear", init=str(broken))
-    wide = dict(tiny_config, model={**tiny_config["model"], "dim": 64})
+    wide = replace(tiny_config, model=replace(tiny_config.model, dim=64)).to_dict()
     state = load_checkpoint(checkpoint)
     state["config"] = wide
     mismatched = save_checkpoint(tmp_path / "wide.pt", state)
@@ -58,14 +60,14 @@ def test_checkpoint_with_wrong_layout_or_missing_keys_is_refused(tiny_config, tm
 
 def test_resume_gives_identical_weights(tiny_config, tmp_path):
     context = setup_distributed("cpu")
-    straight = dict(tiny_config, output_dir=str(tmp_path / "straight"))
+    straight = replace(tiny_config, output_dir=str(tmp_path / "straight"))
     run_pretraining(straight, context)
-    split = dict(tiny_config, output_dir=str(tmp_path / "split"))
+    split = replace(tiny_config, output_dir=str(tmp_path / "split"))
     first_ckpt = _pretrain_one_epoch_of_two(split, context)
     assert load_checkpoint(first_ckpt)["epoch"] == 1
     run_pretraining(split, context, resume="auto")
-    a = load_checkpoint(Path(straight["output_dir"]) / "pretrain" / "last.pt")["model"]
-    b = load_checkpoint(Path(split["output_dir"]) / "pretrain" / "last.pt")["model"]
+    a = load_checkpoint(Path(straight.output_dir) / "pretrain" / "last.pt")["model"]
+    b = load_checkpoint(Path(split.output_dir) / "pretrain" / "last.pt")["model"]
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name
@@ -91,7 +93,7 @@ def _pretrain_one_epoch_of_two(config, context):
             run.run_pretraining(config, context)
     finally:
         checkpoint.save_checkpoint = original
-    return Path(config["output_dir"]) / "pretrain" / "last.pt"
+    return Path(config.output_dir) / "pretrain" / "last.pt"
 
 
 @pytest.mark.slow
@@ -128,12 +130,12 @@ def test_cached_probe_features_are_the_online_probe_features(tiny_config):
     from masksem_core.engine.loops import evaluate
 
     context = setup_distributed("cpu")
-    prepared = PreparedData(tiny_config["data"]["root"])
-    model = build_classifier(tiny_config["model"], 25, 120, len(prepared.class_names), "linear")
+    prepared = PreparedData(tiny_config.data.root)
+    model = build_classifier(tiny_config.model, 25, 120, len(prepared.class_names), "linear")
     test_set = WindowDataset(prepared, "xsub_test", train=False)
     loader = eval_loader(test_set, 4, context, workers=0)
     features, labels = encode_pooled(model, loader, context, "fp32")
-    assert features.shape == (len(test_set), tiny_config["model"]["dim"])
+    assert features.shape == (len(test_set), tiny_config.model.dim)
     x, y = test_set[len(test_set) - 1]
     with torch.no_grad():
         online = model.head.pool(model.features(x[None]))[0]
@@ -150,12 +152,12 @@ def test_cached_probe_features_are_the_online_probe_features(tiny_config):
 
 def test_random_encoder_probe_is_the_pretraining_initialisation(tiny_config):
     context = setup_distributed("cpu")
-    tiny_config["pretrain"]["epochs"] = 0  # writes the seeded initial weights
+    tiny_config = replace(tiny_config, pretrain=replace(tiny_config.pretrain, epochs=0))
     initial = load_checkpoint(run_pretraining(tiny_config, context))
     assert initial["epoch"] == 0
     summary = run_classification(tiny_config, context, "linear", random_encoder=True)
     assert summary["random_encoder"] and summary["init"] is None
-    probe = load_checkpoint(Path(tiny_config["output_dir"]) / "linear" / "last.pt")["model"]
+    probe = load_checkpoint(Path(tiny_config.output_dir) / "linear" / "last.pt")["model"]
     for name, value in initial["model"].items():
         if name.startswith("encoder."):
             assert torch.equal(probe[name], value), name

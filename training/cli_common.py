@@ -1,0 +1,127 @@
+"""What the training scripts share: the parser (config, overrides, generated help), the typed
+config, distribution set-up and the one place that turns errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+
+import yaml
+
+from masksem_core.config import (
+    DEFAULT_CONFIG,
+    ExperimentConfig,
+    describe,
+    describe_presets,
+    load_experiment,
+    shipped_configs,
+)
+from masksem_core.engine.distributed import (
+    DistributedContext,
+    cleanup_distributed,
+    setup_distributed,
+)
+from masksem_core.errors import MaskSemError
+
+USER_ERROR = 2  # bad config, data, checkpoint or model file: a one-line message
+OVERRIDES_HELP = (
+    "dotted overrides of any setting below, parsed as YAML, e.g. pretrain.epochs=1 "
+    "pretrain.lr=5e-4 pretraining.preset=mamp pretraining.reference=batch"
+)
+EPILOG = """\
+Presets of the objective (pretraining.preset=NAME; other pretraining.* settings override them):
+{presets}
+
+Every setting (section.key = default  meaning [choices]); override any of them as KEY=VALUE:
+{settings}
+
+Multi-GPU / multi-node: launch with torchrun, e.g.
+  torchrun --nproc_per_node=4 {script} --config ntu60_xsub
+(nccl on GPUs, gloo on CPU; batch sizes are totals over all processes).
+"""
+
+
+def base_parser(script: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=script,
+        description=description,
+        epilog=EPILOG.format(
+            script=script,
+            presets="\n".join(describe_presets()),
+            settings="\n".join("  " + line for line in describe()),
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG,
+        help=f"experiment config: a YAML path or a shipped name ({', '.join(shipped_configs())}; "
+        f"default: {DEFAULT_CONFIG}, synthetic data, a few minutes on a CPU). A YAML file of "
+        "your own can extend a shipped one with 'base: NAME'",
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="PATH",
+        help="continue from a checkpoint (model, optimiser, schedule, scaler, "
+        "epoch and RNG states); without PATH, the stage's last.pt",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="auto: CUDA if available, else CPU",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="torch CPU threads (overrides the config's threads)"
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config (after overrides) and exit",
+    )
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help=OVERRIDES_HELP)
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> ExperimentConfig:
+    config = load_experiment(args.config, args.overrides)
+    return config if args.threads is None else replace(config, threads=args.threads)
+
+
+def report_errors(action: Callable[[], object]) -> int:
+    """Run ``action``; a ``MaskSemError`` (or a missing file) becomes one line on stderr and exit
+    code 2; a loss that is no longer finite too. Anything else is a bug and keeps its traceback."""
+    try:
+        action()
+    except (MaskSemError, FileNotFoundError, FileExistsError, FloatingPointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return USER_ERROR
+    return 0
+
+
+def run_main(
+    args: argparse.Namespace, body: Callable[[ExperimentConfig, DistributedContext], None]
+) -> int:
+    """Resolve the config, set up distribution, run ``body``; user errors become one line."""
+
+    def action() -> None:
+        config = resolve_config(args)
+        if args.print_config:
+            print(yaml.safe_dump(config.to_dict(), sort_keys=False))
+            return
+        if config.threads:
+            import torch
+
+            torch.set_num_threads(config.threads)
+        context = setup_distributed(args.device)
+        try:
+            body(config, context)
+        finally:
+            cleanup_distributed()
+
+    return report_errors(action)
