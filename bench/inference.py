@@ -22,12 +22,13 @@ import numpy as np
 import torch
 
 from masksem_core.data.gtu import read_gtu
-from masksem_core.deploy.export_checkpoint import classifier_from_checkpoint
-from masksem_core.deploy.onnx_export import export_classifier
-from masksem_core.deploy.preprocess import inference_window
-from masksem_core.deploy.quantise import quantise_dynamic_int8
-from masksem_core.deploy.session import ActionSession
+from masksem_core.export.export_checkpoint import classifier_from_checkpoint
+from masksem_core.export.onnx_export import export_classifier
+from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier, LinearProbeHead, SkeletonEncoder
+from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.runtime.preprocess import inference_window
+from masksem_core.runtime.session import ActionSession
 
 GTU = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtu"
 
@@ -88,13 +89,10 @@ def main() -> None:
         model = ActionClassifier(SkeletonEncoder(25), LinearProbeHead(256, 14)).eval()
     enc = model.encoder
     tmp = Path(tempfile.mkdtemp())
-    meta = {
-        "class_names": [str(i) for i in range(model.num_classes)],
-        "layout": "ntu25",
-        "window": enc.window,
-        "segment_length": enc.segment_length,
-    }
-    fp32_path = export_classifier(model, tmp / "model.onnx", meta)
+    info = ModelInfo(
+        tuple(str(i) for i in range(model.num_classes)), "ntu25", enc.window, enc.segment_length
+    )
+    fp32_path = export_classifier(model, tmp / "model.onnx", info)
     int8_path = quantise_dynamic_int8(fp32_path, tmp / "model.int8.onnx")
     ort_fp32 = ActionSession(fp32_path, threads=args.threads)
     ort_int8 = ActionSession(int8_path, threads=args.threads)

@@ -1,6 +1,6 @@
 """ROS 2 node ``recognizer``: /skeleton (PoseArray) → ONNX model → /action_label, /action_scores.
 
-Thin wrapper: buffering, resampling, smoothing and inference live in masksem_core.deploy.
+Thin wrapper: buffering, resampling, smoothing and inference live in masksem_core.runtime.
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
-from masksem_core.deploy.live import (
+from masksem_core.runtime.live import (
     DecisionSmoother,
     LatestOnlyWorker,
     SkeletonMessageError,
     TimedSkeletonBuffer,
     decode_joints,
 )
-from masksem_core.deploy.preprocess import inference_window
-from masksem_core.deploy.session import ActionSession, ModelFileError
+from masksem_core.runtime.preprocess import inference_window
+from masksem_core.runtime.session import ActionSession, ModelFileError
 from masksem_ros.spin import spin_until_shutdown
 
 PARAMETERS = {
@@ -69,7 +69,7 @@ class RecognizerNode(Node):
             p["window_seconds"],
             p["max_gap_seconds"],
             p["max_persons"],
-            info.num_joints,
+            self.session.num_joints,
             p["person_timeout"],
         )
         self.smoother = DecisionSmoother(

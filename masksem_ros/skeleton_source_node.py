@@ -16,7 +16,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.time import Time
 
-from masksem_core.deploy.camera import MediaPipeSkeletonizer, SourceError, open_frames
+from masksem_core.runtime.camera import MediaPipeSkeletonizer, SourceError, open_frames
 from masksem_ros.spin import spin_until_shutdown
 
 PARAMETERS = {

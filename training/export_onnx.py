@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from masksem_core.data.sequence import SkeletonFileError
-from masksem_core.deploy.onnx_export import ParityError
-from masksem_core.deploy.session import ModelFileError
 from masksem_core.engine.checkpoint import CheckpointError
+from masksem_core.export.onnx_export import ParityError
+from masksem_core.runtime.session import ModelFileError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "--model-card", action="store_true", help="also write a Markdown model card FILE.md"
     )
     args = parser.parse_args(argv)
-    from masksem_core.deploy.export_checkpoint import export_checkpoint, write_model_card
+    from masksem_core.export.export_checkpoint import export_checkpoint, write_model_card
 
     try:
         report = export_checkpoint(

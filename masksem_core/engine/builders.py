@@ -9,39 +9,14 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 from torch.utils.data.distributed import DistributedSampler
 
-from masksem_core.config import DataConfig, ExperimentConfig, ModelConfig
+from masksem_core.config import DataConfig, ExperimentConfig
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.engine.distributed import DistributedContext
 from masksem_core.errors import ConfigError
-from masksem_core.model import (
-    ActionClassifier,
-    FineTuneHead,
-    LinearProbeHead,
-    PooledMLPHead,
-    SkeletonEncoder,
-)
+from masksem_core.model.factory import build_encoder
 from masksem_core.pretraining import MaskSem
 from masksem_core.skeleton import get_layout
-
-ENCODER_KEYS = ("dim", "depth", "heads", "mlp_dim", "segment_length")
-
-
-def build_encoder(
-    model_cfg: ModelConfig, num_joints: int, window: int, drop_path: float = 0.0
-) -> SkeletonEncoder:
-    return SkeletonEncoder(
-        num_joints,
-        in_channels=3,
-        window=window,
-        segment_length=model_cfg.segment_length,
-        dim=model_cfg.dim,
-        depth=model_cfg.depth,
-        num_heads=model_cfg.heads,
-        mlp_dim=model_cfg.mlp_dim,
-        drop_path=drop_path,
-        weight_init=model_cfg.weight_init,
-    )
 
 
 def build_pretrainer(config: ExperimentConfig, layout_name: str) -> MaskSem:
@@ -58,30 +33,6 @@ def build_pretrainer(config: ExperimentConfig, layout_name: str) -> MaskSem:
         decoder_mlp_dim=model_cfg.decoder_mlp_dim,
         weight_init=model_cfg.weight_init,
     )
-
-
-def build_classifier(
-    model_cfg: ModelConfig,
-    num_joints: int,
-    window: int,
-    num_classes: int,
-    head: str,
-    drop_path: float = 0.0,
-    head_dropout: float = 0.3,
-) -> ActionClassifier:
-    """Encoder + head: ``linear`` probe, ``mlp`` (MAMP's fine-tuning head) or ``pooled_mlp``."""
-    encoder = build_encoder(model_cfg, num_joints, window, drop_path)
-    if head == "linear":
-        return ActionClassifier(encoder, LinearProbeHead(encoder.dim, num_classes))
-    if head == "mlp":
-        return ActionClassifier(
-            encoder, FineTuneHead(encoder.dim, num_joints, num_classes, dropout=head_dropout)
-        )
-    if head == "pooled_mlp":
-        return ActionClassifier(
-            encoder, PooledMLPHead(encoder.dim, num_classes, dropout=head_dropout)
-        )
-    raise ValueError(f"unknown head {head!r}; choose linear, mlp or pooled_mlp")
 
 
 def open_dataset(data_cfg: DataConfig, context: DistributedContext) -> PreparedData:

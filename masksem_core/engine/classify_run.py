@@ -13,7 +13,6 @@ from masksem_core.config import ExperimentConfig, ModelConfig
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import (
     autocast,
-    build_classifier,
     eval_loader,
     open_dataset,
     train_loader,
@@ -60,6 +59,7 @@ from masksem_core.engine.schedule import (
 )
 from masksem_core.errors import ConfigError
 from masksem_core.model import ActionClassifier
+from masksem_core.model.factory import build_classifier
 from masksem_core.skeleton import get_layout
 
 MODES = ("linear", "finetune")

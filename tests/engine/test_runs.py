@@ -125,9 +125,10 @@ def test_two_process_ddp_with_gloo(demo_root, tmp_path):
 
 def test_cached_probe_features_are_the_online_probe_features(tiny_config):
     from masksem_core.data.prepared import PreparedData, WindowDataset
-    from masksem_core.engine.builders import build_classifier, eval_loader
+    from masksem_core.engine.builders import eval_loader
     from masksem_core.engine.linear_probe import encode_pooled, evaluate_head
     from masksem_core.engine.loops import evaluate
+    from masksem_core.model.factory import build_classifier
 
     context = setup_distributed("cpu")
     prepared = PreparedData(tiny_config.data.root)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from masksem_core.deploy.onnx_export import export_classifier
+from masksem_core.export.onnx_export import export_classifier
 from masksem_core.model import ActionClassifier, LinearProbeHead, SkeletonEncoder
+from masksem_core.runtime.model_info import ModelInfo
 
 rclpy = pytest.importorskip("rclpy", reason="needs the ROS 2 wheels (pip install -e .[ros])")
 
@@ -53,8 +54,8 @@ def gtu_model(tmp_path_factory) -> Path:
 
     encoder = SkeletonEncoder(25, dim=32, depth=1, num_heads=2, mlp_dim=64)
     model = ActionClassifier(encoder, LinearProbeHead(32, GTU_CLASSES)).eval()
-    meta = {"class_names": list(CLASS_NAMES), "layout": "ntu25", "window": 120, "segment_length": 4}
-    return export_classifier(model, tmp_path_factory.mktemp("model") / "gtu.onnx", meta)
+    info = ModelInfo(tuple(CLASS_NAMES), "ntu25", window=120, segment_length=4)
+    return export_classifier(model, tmp_path_factory.mktemp("model") / "gtu.onnx", info)
 
 
 def start_node(module: str, params: dict, env: dict, log: Path) -> subprocess.Popen:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -12,12 +11,9 @@ import torch
 
 from masksem_core.errors import MaskSemError
 from masksem_core.model import ActionClassifier
+from masksem_core.runtime.model_info import ModelInfo
 
 OPSET = 18
-NORMALISATION = (
-    "centred on the layout's centre joint of the first body's first valid frame; "
-    "centre crop of 95 % of the valid frames, linearly resized to the window"
-)
 
 
 class ParityError(MaskSemError, RuntimeError):
@@ -25,10 +21,10 @@ class ParityError(MaskSemError, RuntimeError):
 
 
 def export_classifier(
-    model: ActionClassifier, out: str | Path, metadata: dict, bodies: int = 1, opset: int = OPSET
+    model: ActionClassifier, out: str | Path, info: ModelInfo, bodies: int = 1, opset: int = OPSET
 ) -> Path:
     """Write ``model`` as ONNX: input ``skeleton`` (B, M, T, V, C), output ``logits`` (B, K);
-    B and M dynamic; ``metadata`` becomes string metadata props (lists/dicts as JSON)."""
+    B and M dynamic; ``info`` becomes the file's metadata props."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval().float()
@@ -48,14 +44,25 @@ def export_classifier(
             dynamo=False,
         )
     graph = onnx.load(str(tmp))
-    for key, value in metadata.items():
-        entry = graph.metadata_props.add()
-        entry.key = key
-        entry.value = value if isinstance(value, str) else json.dumps(value)
+    set_metadata(graph, info)
     onnx.checker.check_model(graph)
     onnx.save(graph, str(tmp))
     tmp.replace(out)
     return out
+
+
+def set_metadata(graph: onnx.ModelProto, info: ModelInfo) -> None:
+    """Replace the graph's metadata props with ``info``'s."""
+    del graph.metadata_props[:]
+    for key, value in info.to_metadata().items():
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def read_metadata(path: str | Path) -> ModelInfo:
+    """The ModelInfo of an ONNX file, read with onnx (export side; the runtime uses ORT)."""
+    graph = onnx.load(str(path), load_external_data=False)
+    return ModelInfo.from_metadata({p.key: p.value for p in graph.metadata_props}, str(path))
 
 
 def check_parity(

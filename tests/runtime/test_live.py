@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from masksem_core.deploy.live import (
+from masksem_core.runtime.live import (
     DecisionSmoother,
     LatestOnlyWorker,
     SkeletonMessageError,
@@ -126,3 +126,19 @@ def test_latest_only_worker_drops_stale_items_and_survives_errors():
     worker.stop()
     assert len(seen) < 10 and worker.stale >= 40
     assert isinstance(errors[0], RuntimeError)
+
+
+def test_runtime_imports_neither_torch_nor_onnx():
+    """A robot installs the runtime without torch or onnx (pip install .[ros,cpu])."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, masksem_core.runtime.session, masksem_core.runtime.live, "
+        "masksem_core.runtime.preprocess, masksem_core.runtime.camera, "
+        "masksem_core.runtime.model_info; "
+        "print(sorted(m for m in ('torch', 'onnx') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -8,10 +8,6 @@ import numpy as np
 import torch
 
 from masksem_core.data.prepared import PreparedData, WindowDataset
-from masksem_core.deploy.onnx_export import NORMALISATION, check_parity, export_classifier
-from masksem_core.deploy.quantise import quantise_dynamic_int8
-from masksem_core.deploy.session import ActionSession
-from masksem_core.engine.builders import build_classifier
 from masksem_core.engine.checkpoint import (
     CheckpointError,
     checkpoint_config,
@@ -19,7 +15,12 @@ from masksem_core.engine.checkpoint import (
     load_state_strict,
 )
 from masksem_core.engine.run_layout import SUMMARY
+from masksem_core.export.onnx_export import check_parity, export_classifier
+from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier
+from masksem_core.model.factory import build_classifier
+from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.runtime.session import ActionSession
 from masksem_core.skeleton import get_layout
 
 
@@ -63,19 +64,16 @@ def export_checkpoint(
     """Export, then check parity on random and real windows; optionally add an int8 variant."""
     model, state = classifier_from_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
-    metadata = {
-        "class_names": list(state["class_names"]),
-        "layout": state["layout"],
-        "window": config.data.window,
-        "segment_length": config.model.segment_length,
-        "normalisation": NORMALISATION,
-        "dataset": config.data.dataset,
-        "experiment": config.experiment,
-        "source_checkpoint": Path(checkpoint).name,
-        "producer": "masksem",
-        "precision": "fp32",
-    }
-    out = export_classifier(model, out, metadata)
+    info = ModelInfo(
+        class_names=tuple(state["class_names"]),
+        layout=state["layout"],
+        window=config.data.window,
+        segment_length=config.model.segment_length,
+        dataset=config.data.dataset,
+        experiment=config.experiment,
+        source_checkpoint=Path(checkpoint).name,
+    )
+    out = export_classifier(model, out, info)
     session = ActionSession(out)
     enc = model.encoder
     rng = np.random.default_rng(0)
@@ -125,12 +123,14 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"layout `{state['layout']}` (joints in that order, metres, NTU camera axes).",
         f"- **Input** `skeleton` (B, M, {config.data.window}, V, 3) float32 → **output** "
         "`logits` (B, classes); B and M dynamic. Preprocess with "
-        "`masksem_core.deploy.preprocess.inference_window`.",
-        f"- **Training data**: `{config.data.get('dataset')}` (`{config.data.root}`), "
+        "`masksem_core.runtime.preprocess.inference_window`.",
+        f"- **Training data**: `{config.data.dataset}` (`{config.data.root}`), "
         f"split `{config.data.train_split}` ({sizes[config.data.train_split]} "
         f"samples) / `{config.data.test_split}` "
         f"({sizes[config.data.test_split]} samples).",
-        f"- **Training**: MaskSem pretraining ({config.pretraining}), then "
+        f"- **Training**: pretraining objective masking={config.pretraining.masking}, "
+        f"target={config.pretraining.target}, loss weighting "
+        f"{config.pretraining.loss_weighting}; then "
         f"{state['kind']} for {state['epoch']} epochs; pretrained checkpoint "
         f"`{state.get('init')}`.",
         f"- **Test accuracy (last epoch, not selected on test)**: top-1 "

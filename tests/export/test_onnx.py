@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,18 +9,19 @@ import torch
 
 from masksem_core.data.gtu import read_gtu
 from masksem_core.data.prepared import PreparedData, WindowDataset
-from masksem_core.deploy.export_checkpoint import export_checkpoint, write_model_card
-from masksem_core.deploy.onnx_export import ParityError, check_parity, export_classifier
-from masksem_core.deploy.preprocess import inference_window
-from masksem_core.deploy.quantise import quantise_dynamic_int8
-from masksem_core.deploy.session import ActionSession, ModelFileError, choose_providers
 from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.pretrain_run import run_pretraining
+from masksem_core.export.export_checkpoint import export_checkpoint, write_model_card
+from masksem_core.export.onnx_export import ParityError, check_parity, export_classifier
+from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier, FineTuneHead, LinearProbeHead
+from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.runtime.preprocess import inference_window
+from masksem_core.runtime.session import ActionSession, ModelFileError, choose_providers
 from tests.conftest import tiny_encoder
 
-META = {"class_names": ["a", "b", "c"], "layout": "ntu25", "window": 16, "segment_length": 4}
+META = ModelInfo(("a", "b", "c"), "ntu25", window=16, segment_length=4)
 
 
 def tiny_classifier(head=LinearProbeHead):
@@ -62,14 +64,17 @@ def test_bad_model_files(tmp_path):
         ActionSession(tmp_path / "missing.onnx")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"this is not a protobuf \x00\xff")
-    with pytest.raises(ModelFileError, match="junk.onnx is not an ONNX model"):
+    with pytest.raises(ModelFileError, match="junk.onnx is not a loadable ONNX model"):
         ActionSession(junk)
     wrong = export_classifier(
-        tiny_classifier(), tmp_path / "wrong.onnx", {**META, "class_names": ["a", "b"]}
+        tiny_classifier(), tmp_path / "wrong.onnx", replace(META, class_names=("a", "b"))
     )
     with pytest.raises(ModelFileError, match="outputs 3 classes but its metadata lists 2"):
         ActionSession(wrong)
-    bare = export_classifier(tiny_classifier(), tmp_path / "bare.onnx", {})
+    bare = export_classifier(tiny_classifier(), tmp_path / "bare.onnx", META)
+    graph = onnx.load(str(bare))
+    del graph.metadata_props[:]
+    onnx.save(graph, str(bare))
     with pytest.raises(ModelFileError, match="lacks MaskSem metadata"):
         ActionSession(bare)
 
@@ -92,7 +97,7 @@ def test_session_input_validation(tmp_path):
     np.testing.assert_array_equal(
         session.probabilities(np.zeros((2, 1, 16, 25, 3), dtype=np.float32)), probabilities
     )
-    with pytest.raises(ValueError, match="not available"):
+    with pytest.raises(ModelFileError, match="not available"):
         choose_providers(["NoSuchExecutionProvider"])
 
 
@@ -101,7 +106,8 @@ def test_int8_variant_keeps_metadata_and_mostly_agrees(tmp_path):
     fp32 = export_classifier(model, tmp_path / "m.onnx", META)
     int8 = quantise_dynamic_int8(fp32, tmp_path / "m.int8.onnx")
     session = ActionSession(int8)
-    assert session.info.metadata["precision"] == "int8-dynamic"
+    assert session.info.precision == "int8-dynamic"
+    assert session.info.class_names == META.class_names
     x = np.random.default_rng(0).normal(size=(8, 1, 16, 25, 3)).astype(np.float32)
     diff = np.abs(session.logits(x) - ActionSession(fp32).logits(x)).max()
     assert 0 < diff < 0.5

@@ -1,1 +1,0 @@
-"""Deployment: ONNX export with parity checks, the ONNX Runtime session, live-stream logic."""

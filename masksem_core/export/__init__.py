@@ -1,0 +1,1 @@
+"""Export of trained classifiers: ONNX graph with parity checks, int8 variant, model card."""
