@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from masksem_core.config import ExperimentConfig, ModelConfig
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import (
-    autocast,
     eval_loader,
     open_dataset,
     train_loader,
@@ -30,17 +31,11 @@ from masksem_core.engine.linear_probe import (
     encode_draws,
     encode_pooled,
     evaluate_head,
+    feature_batches,
     steps_per_epoch,
-    train_head_epoch,
 )
 from masksem_core.engine.loops import (
-    TensorBoardLogger,
-    TrainingState,
-    check_finite_loss,
     evaluate,
-    optimisation_step,
-    progress,
-    wall_clock,
     wrap_for_training,
     write_json,
 )
@@ -48,7 +43,6 @@ from masksem_core.engine.run_layout import (
     CHECKPOINT,
     FEATURE_CACHE,
     SUMMARY,
-    TENSORBOARD,
     finetune_stage,
     stage_dir,
 )
@@ -57,6 +51,7 @@ from masksem_core.engine.schedule import (
     parameter_groups,
     warmup_cosine_scheduler,
 )
+from masksem_core.engine.trainer import Optimisation, Task, fit
 from masksem_core.errors import ConfigError
 from masksem_core.model import ActionClassifier
 from masksem_core.model.factory import build_classifier
@@ -220,91 +215,74 @@ def run_classification(
     )
     scaler = torch.amp.GradScaler(context.device.type, enabled=config.precision == "fp16")
     criterion = nn.CrossEntropyLoss(label_smoothing=fine.label_smoothing if fine else 0.0)
-    clip_grad = fine.clip_grad if fine else None
-    start_epoch, history = 0, []
-    last = out / CHECKPOINT
-    training = TrainingState(model, optimizer, scheduler, scaler)
-    if resume:
-        start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
     wrapped = wrap_for_training(model, context)
-    logger = TensorBoardLogger(out / TENSORBOARD, context)
-    trainable = [p for p in model.parameters() if p.requires_grad]
 
-    def train_online(epoch: int) -> float:
-        sampler.set_epoch(epoch)
+    def begin_epoch(epoch: int) -> None:
         wrapped.train()
         if mode == "linear":
             model.encoder.eval()  # frozen features: no dropout, no drop path
-        loss_total = 0.0
-        bar = progress(loader, context, f"{mode} {epoch + 1}/{cfg.epochs}", total=steps)
-        for step, (x, y) in enumerate(bar):
-            x, y = x.to(context.device, non_blocking=True), y.to(context.device)
-            with autocast(config.precision, context.device):
-                loss = criterion(wrapped(x).float(), y)
-            check_finite_loss(loss, epoch, step)
-            optimisation_step(loss, optimizer, scheduler, scaler, clip_grad, trainable)
-            loss_total += loss.item()
-            global_step = epoch * steps + step
-            if global_step % config.log_every == 0:
-                logger.scalars(
-                    {"loss": loss.item(), "lr": optimizer.param_groups[-1]["lr"]}, global_step, mode
-                )
-        return loss_total / steps
+        if not cached:
+            sampler.set_epoch(epoch)
 
-    def train_cached(epoch: int) -> float:
-        draws = features["train"]
-        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-        loss = train_head_epoch(
-            model.head,
-            draws[epoch % len(draws)],
-            features["train_labels"],
-            optimizer,
-            scheduler,
-            cfg.batch_size,
-            generator,
-        )
-        check_finite_loss(torch.tensor(loss), epoch, steps)
-        logger.scalars({"loss": loss, "lr": optimizer.param_groups[-1]["lr"]}, epoch + 1, mode)
-        return loss
+    if cached:
 
-    clock = wall_clock(history, started)  # includes the feature encoding of a cached probe
-    for epoch in range(start_epoch, cfg.epochs):
-        train_loss = train_cached(epoch) if cached else train_online(epoch)
-        if cached:
-            metrics = evaluate_head(model.head, features["test"], features["test_labels"])
-        else:
-            metrics = evaluate(model, test_loader, context, config.precision, num_classes)
-        history.append(
-            {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                **{f"test_{k}": v for k, v in metrics.items()},
-                "wall_seconds": clock(),
-            }
-        )
-        logger.scalars(
-            {"top1": metrics["top1"], "top5": metrics["top5"], "loss": metrics["loss"]},
-            epoch + 1,
-            f"{mode}_test",
-        )
-        if context.is_main:
-            print(
-                f"{mode} epoch {epoch + 1}/{cfg.epochs}: train loss "
-                f"{train_loss:.4f}, test top-1 {metrics['top1']:.2f} %, "
-                f"top-5 {metrics['top5']:.2f} %"
+        def batches(epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            draws = features["train"]
+            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
+            return feature_batches(
+                draws[epoch % len(draws)], features["train_labels"], cfg.batch_size, generator
             )
-        training.save(
-            last,
-            context,
-            epoch + 1,
-            history,
-            kind=mode,
-            config=replace(config, model=model_cfg).to_dict(),
-            layout=layout.name,
-            class_names=prepared.class_names,
-            head=fine.head if fine else "linear",
-            init=str(init) if init else None,
-        )
+
+        def loss(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+            pooled, y = batch
+            return criterion(model.head.classify(pooled.to(context.device)), y), {}
+
+        def test_metrics() -> dict:
+            return evaluate_head(model.head, features["test"], features["test_labels"])
+
+    else:
+
+        def batches(epoch: int) -> DataLoader:
+            return loader
+
+        def loss(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+            x, y = batch
+            logits = wrapped(x.to(context.device, non_blocking=True)).float()
+            return criterion(logits, y.to(context.device)), {}
+
+        def test_metrics() -> dict:
+            return evaluate(model, test_loader, context, config.precision, num_classes)
+
+    task = Task(
+        name=mode,
+        model=model,
+        batches=batches,
+        steps_per_epoch=steps,
+        loss=loss,
+        begin_epoch=begin_epoch,
+        evaluate=test_metrics,
+        history_prefix="train_",
+        checkpoint_extra={
+            "kind": mode,
+            "config": replace(config, model=model_cfg).to_dict(),
+            "layout": layout.name,
+            "class_names": prepared.class_names,
+            "head": fine.head if fine else "linear",
+            "init": str(init) if init else None,
+        },
+    )
+    history, wall = fit(
+        task,
+        Optimisation(optimizer, scheduler, scaler, fine.clip_grad if fine else None),
+        cfg.epochs,
+        out,
+        context,
+        config.precision,
+        config.log_every,
+        resume,
+        started,  # the wall time includes the feature encoding of a cached probe
+    )
+    last = out / CHECKPOINT
     best = max(history, key=lambda h: h["test_top1"])
     final = history[-1]
     summary = {
@@ -327,7 +305,7 @@ def run_classification(
         "unique_test_samples": final["test_unique_samples"],
         "history": history,
         "checkpoint": str(last),
-        "wall_seconds": final["wall_seconds"],
+        "wall_seconds": wall,
     }
     if context.is_main:
         write_json(out / SUMMARY, summary)
@@ -336,5 +314,4 @@ def run_classification(
             f"{final['test_top5']:.2f} % on {final['test_samples']} test samples "
             f"({out / SUMMARY})"
         )
-    logger.close()
     return summary

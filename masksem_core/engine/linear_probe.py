@@ -10,6 +10,8 @@ Test windows are deterministic, so the test set is encoded once instead of once 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -65,32 +67,16 @@ def encode_draws(
     return torch.stack(features), labels
 
 
-def train_head_epoch(
-    head: LinearProbeHead,
-    features: torch.Tensor,
-    labels: torch.Tensor,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    batch_size: int,
-    generator: torch.Generator,
-) -> float:
-    """One epoch of SGD over cached (N, D) features in shuffled full batches (the last partial
-    batch is dropped, as the online loader does); returns the mean training loss."""
-    head.train()
-    criterion = nn.CrossEntropyLoss()
+def feature_batches(
+    features: torch.Tensor, labels: torch.Tensor, batch_size: int, generator: torch.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of shuffled full batches of cached (N, D) features and labels (the last partial
+    batch is dropped, as the online loader does)."""
     order = torch.randperm(len(labels), generator=generator)
     batch_size = min(batch_size, len(labels))
-    steps = len(labels) // batch_size
-    total = 0.0
-    for step in range(steps):
+    for step in range(len(labels) // batch_size):
         batch = order[step * batch_size : (step + 1) * batch_size]
-        loss = criterion(head.classify(features[batch]), labels[batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        total += loss.item()
-    return total / max(steps, 1)
+        yield features[batch], labels[batch]
 
 
 @torch.no_grad()

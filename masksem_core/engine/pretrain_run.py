@@ -9,24 +9,20 @@ from torch.utils.data import DataLoader
 
 from masksem_core.config import ExperimentConfig
 from masksem_core.data.prepared import WindowDataset
-from masksem_core.engine.builders import autocast, build_pretrainer, open_dataset, train_loader
+from masksem_core.engine.builders import build_pretrainer, open_dataset, train_loader
 from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint
 from masksem_core.engine.distributed import (
     DistributedContext,
     replicas_in_sync,
 )
 from masksem_core.engine.loops import (
-    TensorBoardLogger,
-    TrainingState,
-    check_finite_loss,
-    optimisation_step,
     progress,
-    wall_clock,
     wrap_for_training,
     write_json,
 )
-from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, TENSORBOARD, stage_dir
+from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
 from masksem_core.engine.schedule import parameter_groups, warmup_cosine_scheduler
+from masksem_core.engine.trainer import Optimisation, Task, fit
 from masksem_core.pretraining import average_motion_reference
 
 
@@ -92,12 +88,7 @@ def run_pretraining(
         train_cfg.min_lr,
     )
     scaler = torch.amp.GradScaler(context.device.type, enabled=config.precision == "fp16")
-    start_epoch, history = 0, []
-    last = out / CHECKPOINT
-    training = TrainingState(model, optimizer, scheduler, scaler)
-    if resume:
-        start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
-    elif model.config.masking == "semantic" and model.config.reference == "dataset":
+    if not resume and model.config.masking == "semantic" and model.config.reference == "dataset":
         reference_set = WindowDataset(
             prepared, data_cfg.train_split, train=False, window=data_cfg.window
         )
@@ -107,52 +98,38 @@ def run_pretraining(
             ).to(context.device)
         )
     wrapped = wrap_for_training(model, context)
-    logger = TensorBoardLogger(out / TENSORBOARD, context)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    clock = wall_clock(history)
 
-    def save(epochs_done: int) -> None:
-        training.save(
-            last,
-            context,
-            epochs_done,
-            history,
-            kind="pretrain",
-            config=config.to_dict(),
-            layout=layout,
-            class_names=prepared.class_names,
-        )
-
-    for epoch in range(start_epoch, train_cfg.epochs):
+    def begin_epoch(epoch: int) -> None:
         sampler.set_epoch(epoch)
         model.begin_epoch(epoch)
         wrapped.train()
-        totals: dict[str, float] = {}
-        bar = progress(
-            loader, context, f"pretrain {epoch + 1}/{train_cfg.epochs}", total=steps_per_epoch
-        )
-        for step, (x, _) in enumerate(bar):
-            x = x.to(context.device, non_blocking=True)
-            with autocast(config.precision, context.device):
-                loss, stats = wrapped(x)
-            check_finite_loss(loss, epoch, step)
-            optimisation_step(loss, optimizer, scheduler, scaler, train_cfg.clip_grad, trainable)
-            model.update_offline_encoder()
-            values = {"loss": loss.item(), **{k: v.item() for k, v in stats.items()}}
-            for key, value in values.items():
-                totals[key] = totals.get(key, 0.0) + value
-            global_step = epoch * steps_per_epoch + step
-            if global_step % config.log_every == 0:
-                logger.scalars(
-                    {**values, "lr": optimizer.param_groups[0]["lr"]}, global_step, "pretrain"
-                )
-        means = {k: v / steps_per_epoch for k, v in totals.items()}
-        history.append({"epoch": epoch + 1, **means, "wall_seconds": clock()})
-        if context.is_main:
-            print(f"pretrain epoch {epoch + 1}/{train_cfg.epochs}: loss {means['loss']:.4g}")
-        save(epoch + 1)
-    if not history:  # pretrain.epochs=0: save the (seeded or --init) initial weights
-        save(0)
+
+    task = Task(
+        name="pretrain",
+        model=model,
+        batches=lambda epoch: loader,
+        steps_per_epoch=steps_per_epoch,
+        loss=lambda batch: wrapped(batch[0].to(context.device, non_blocking=True)),
+        begin_epoch=begin_epoch,
+        after_step=model.update_offline_encoder,
+        checkpoint_extra={
+            "kind": "pretrain",
+            "config": config.to_dict(),
+            "layout": layout,
+            "class_names": prepared.class_names,
+        },
+    )
+    history, wall = fit(
+        task,
+        Optimisation(optimizer, scheduler, scaler, train_cfg.clip_grad),
+        train_cfg.epochs,
+        out,
+        context,
+        config.precision,
+        config.log_every,
+        resume,
+    )
+    last = out / CHECKPOINT
     in_sync = replicas_in_sync(model, context)
     if context.is_main:
         write_json(
@@ -166,14 +143,13 @@ def run_pretraining(
                 "checkpoint": str(last),
                 "world_size": context.world_size,
                 "replicas_in_sync": in_sync,
-                "wall_seconds": clock(),
+                "wall_seconds": wall,
             },
         )
         print(
             f"pretraining done: {last} (replicas in sync across {context.world_size} "
             f"process(es): {in_sync})"
         )
-    logger.close()
     if not in_sync:
         raise RuntimeError("DDP replicas diverged: parameters differ across ranks")
     return last
