@@ -16,6 +16,8 @@ EXTRAS = {
         "ros-std-msgs",
         "ros-geometry-msgs",
         "ros-sensor-msgs",
+        "ros-rcl-interfaces",
+        "ros-ament-index-python",
         "ros-rmw-fastrtps-cpp",
     ],
     "camera": ["mediapipe==0.10.21"],
