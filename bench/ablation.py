@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import statistics
@@ -40,6 +41,7 @@ from pathlib import Path
 
 import torch
 
+from masksem_core.atomic import write_json_atomic
 from masksem_core.config import ExperimentConfig, load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.checkpoint import load_checkpoint
@@ -268,9 +270,7 @@ def save_record(path: Path, entry: dict) -> None:
     results = [r for r in load_results(path) if any(r[k] != entry[k] for k in keys)]
     results.append(entry)
     results.sort(key=lambda r: tuple(str(r[k]) for k in keys))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(path)
+    write_json_atomic(path, results, indent=1)
 
 
 def commit(paths: list[Path], message: str) -> None:
@@ -454,6 +454,7 @@ def main() -> None:
         "--report-only", action="store_true", help="only rebuild results.md from results.json"
     )
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
     docs = args.results.parent
     docs.mkdir(parents=True, exist_ok=True)

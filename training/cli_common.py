@@ -4,6 +4,7 @@ config, distribution set-up and the one place that turns errors into messages an
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -104,12 +105,23 @@ def report_errors(action: Callable[[], object]) -> int:
     return 0
 
 
+def show_library_messages() -> None:
+    """The library reports progress through ``logging``; the scripts show it as plain lines."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("masksem_core")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
 def run_main(
     args: argparse.Namespace, body: Callable[[ExperimentConfig, DistributedContext], None]
 ) -> int:
     """Resolve the config, set up distribution, run ``body``; user errors become one line."""
 
     def action() -> None:
+        show_library_messages()
         config = resolve_config(args)
         if args.print_config:
             print(yaml.safe_dump(config.to_dict(), sort_keys=False))

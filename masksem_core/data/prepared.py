@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from masksem_core.atomic import write_json_atomic
 from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import label_fraction_split_name, label_fraction_subset
 from masksem_core.data.windows import (
@@ -30,12 +31,6 @@ from masksem_core.errors import DataError
 
 FORMAT_VERSION = 1
 FILES = ("data.npy", "samples.json", "splits.json", "meta.json")
-
-
-def write_json_atomic(path: Path, content: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(content, indent=1))
-    tmp.replace(path)
 
 
 def fit_frames(sequence: np.ndarray, max_frames: int) -> np.ndarray:

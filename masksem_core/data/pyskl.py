@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from masksem_core.atomic import atomic_path
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
 
 
@@ -57,7 +58,5 @@ def write_pyskl(
             for s in sequences
         ],
     }
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
         pickle.dump(content, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)

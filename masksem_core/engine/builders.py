@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -17,6 +18,8 @@ from masksem_core.errors import ConfigError
 from masksem_core.model.factory import build_encoder
 from masksem_core.pretraining import MaskSem
 from masksem_core.skeleton import get_layout
+
+log = logging.getLogger(__name__)
 
 
 def build_pretrainer(config: ExperimentConfig, layout_name: str) -> MaskSem:
@@ -40,7 +43,7 @@ def open_dataset(data_cfg: DataConfig, context: DistributedContext) -> PreparedD
     root = Path(data_cfg.root)
     if data_cfg.dataset == "demo" and not (root / "meta.json").is_file():
         if context.is_main:
-            print(f"generating the synthetic demo dataset in {root} (first run only)")
+            log.info(f"generating the synthetic demo dataset in {root} (first run only)")
             prepare_demo_dataset(root, data_cfg.demo_samples_per_class, overwrite=root.exists())
         if context.enabled:
             dist.barrier()

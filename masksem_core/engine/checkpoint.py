@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from masksem_core.atomic import atomic_path
 from masksem_core.config import ExperimentConfig
 from masksem_core.errors import ConfigError, MaskSemError
 
@@ -22,20 +22,11 @@ class CheckpointError(MaskSemError, ValueError):
 
 
 def save_checkpoint(path: str | Path, content: dict) -> Path:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``: a crash
-    or kill during the write leaves the previous checkpoint intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with tmp.open("wb") as handle:
-            torch.save({"format": FORMAT, "version": VERSION, **content}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write atomically (``atomic_path``): a crash or kill during the write leaves the previous
+    checkpoint intact."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, **content}, tmp)
+    return Path(path)
 
 
 def load_checkpoint(path: str | Path) -> dict:

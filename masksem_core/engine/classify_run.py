@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from masksem_core.atomic import write_json_atomic
 from masksem_core.config import ExperimentConfig, ModelConfig
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import (
@@ -37,7 +39,6 @@ from masksem_core.engine.linear_probe import (
 from masksem_core.engine.loops import (
     evaluate,
     wrap_for_training,
-    write_json,
 )
 from masksem_core.engine.run_layout import (
     CHECKPOINT,
@@ -56,6 +57,8 @@ from masksem_core.errors import ConfigError
 from masksem_core.model import ActionClassifier
 from masksem_core.model.factory import build_classifier
 from masksem_core.skeleton import get_layout
+
+log = logging.getLogger(__name__)
 
 MODES = ("linear", "finetune")
 
@@ -109,7 +112,7 @@ def cached_probe_features(
             path,
             {"draws": draws, "encoder_digest": encoder_digest(model), "features": features},
         )
-        print(
+        log.info(
             f"linear probe: encoded {draws} augmentation draws of {len(train_labels)} training "
             f"and {len(test_labels)} test windows in {time.perf_counter() - started:.1f} s"
         )
@@ -308,8 +311,8 @@ def run_classification(
         "wall_seconds": wall,
     }
     if context.is_main:
-        write_json(out / SUMMARY, summary)
-        print(
+        write_json_atomic(out / SUMMARY, summary)
+        log.info(
             f"{mode} done: last-epoch top-1 {final['test_top1']:.2f} %, top-5 "
             f"{final['test_top5']:.2f} % on {final['test_samples']} test samples "
             f"({out / SUMMARY})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -17,6 +17,8 @@ from masksem_core.engine.distributed import (
     all_gather_objects,
     all_reduce_sum,
 )
+
+log = logging.getLogger(__name__)
 
 
 def progress(
@@ -128,12 +130,6 @@ def wall_clock(history: list[dict], started: float | None = None) -> Callable[[]
     return lambda: before + time.perf_counter() - started
 
 
-def write_json(path: Path, content: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(content, indent=2))
-    tmp.replace(path)
-
-
 def wrap_for_training(model: nn.Module, context: DistributedContext) -> nn.Module:
     """DistributedDataParallel when several processes run, the bare model otherwise."""
     if not context.enabled:
@@ -174,7 +170,7 @@ class TrainingState:
         self.scaler.load_state_dict(state["scaler"])
         restore_rng_state(state["rng"][context.rank % len(state["rng"])])
         if context.is_main:
-            print(f"resumed from {path} at epoch {state['epoch']}")
+            log.info(f"resumed from {path} at epoch {state['epoch']}")
         return state["epoch"], list(state["history"])
 
     def save(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
 
+from masksem_core.atomic import write_json_atomic
 from masksem_core.config import ExperimentConfig
 from masksem_core.data.prepared import WindowDataset
 from masksem_core.engine.builders import build_pretrainer, open_dataset, train_loader
@@ -18,12 +20,13 @@ from masksem_core.engine.distributed import (
 from masksem_core.engine.loops import (
     progress,
     wrap_for_training,
-    write_json,
 )
 from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
 from masksem_core.engine.schedule import parameter_groups, warmup_cosine_scheduler
 from masksem_core.engine.trainer import Optimisation, Task, fit
 from masksem_core.pretraining import average_motion_reference
+
+log = logging.getLogger(__name__)
 
 
 def compute_reference(
@@ -66,7 +69,7 @@ def run_pretraining(
         except ValueError as err:
             raise CheckpointError(f"{init} does not fit this model: {err}") from None
         if context.is_main:
-            print(
+            log.info(
                 f"initialised from {init}" + (f" (kept fresh: {', '.join(fresh)})" if fresh else "")
             )
     train_set = WindowDataset(prepared, data_cfg.train_split, train=True, window=data_cfg.window)
@@ -132,7 +135,7 @@ def run_pretraining(
     last = out / CHECKPOINT
     in_sync = replicas_in_sync(model, context)
     if context.is_main:
-        write_json(
+        write_json_atomic(
             out / SUMMARY,
             {
                 "experiment": config.experiment,
@@ -146,7 +149,7 @@ def run_pretraining(
                 "wall_seconds": wall,
             },
         )
-        print(
+        log.info(
             f"pretraining done: {last} (replicas in sync across {context.world_size} "
             f"process(es): {in_sync})"
         )

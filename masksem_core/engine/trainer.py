@@ -5,6 +5,7 @@ resumption."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from masksem_core.engine.loops import (
     wall_clock,
 )
 from masksem_core.engine.run_layout import CHECKPOINT, TENSORBOARD
+
+log = logging.getLogger(__name__)
 
 
 def _nothing(*_: object) -> None:
@@ -142,7 +145,7 @@ def fit(
             line = f"{task.name} epoch {epoch + 1}/{epochs}: loss {means['loss']:.4g}"
             if metrics:
                 line += f", test top-1 {metrics['top1']:.2f} %, top-5 {metrics['top5']:.2f} %"
-            print(line)
+            log.info(line)
         training.save(last, context, epoch + 1, history, **task.checkpoint_extra)
     if not history:  # epochs = 0: the (seeded or loaded) initial state
         training.save(last, context, 0, history, **task.checkpoint_extra)

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 import torch
 
+from masksem_core.atomic import atomic_path
 from masksem_core.errors import MaskSemError
 from masksem_core.model import ActionClassifier
 from masksem_core.runtime.model_info import ModelInfo
@@ -26,12 +27,10 @@ def export_classifier(
     """Write ``model`` as ONNX: input ``skeleton`` (B, M, T, V, C), output ``logits`` (B, K);
     B and M dynamic; ``info`` becomes the file's metadata props."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval().float()
     enc = model.encoder
     example = torch.zeros(2, bodies, enc.window, enc.num_joints, enc.in_channels)
-    tmp = out.with_name(out.name + ".tmp")
-    with warnings.catch_warnings():
+    with atomic_path(out) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
@@ -43,11 +42,10 @@ def export_classifier(
             opset_version=opset,
             dynamo=False,
         )
-    graph = onnx.load(str(tmp))
-    set_metadata(graph, info)
-    onnx.checker.check_model(graph)
-    onnx.save(graph, str(tmp))
-    tmp.replace(out)
+        graph = onnx.load(str(tmp))
+        set_metadata(graph, info)
+        onnx.checker.check_model(graph)
+        onnx.save(graph, str(tmp))
     return out
 
 

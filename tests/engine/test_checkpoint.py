@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -62,8 +63,8 @@ def test_strict_loading_names_missing_unexpected_and_shapes():
 def test_failed_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
     path = save_checkpoint(tmp_path / "last.pt", {"epoch": 1})
 
-    def broken_save(obj, handle):
-        handle.write(b"partial")
+    def broken_save(obj, target):
+        Path(target).write_bytes(b"partial")
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
