@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import subprocess
 import sys
 import time
@@ -51,13 +50,14 @@ def main() -> None:
         ROS_LOCALHOST_ONLY="1",
     )
     import rclpy
-    from geometry_msgs.msg import Pose, PoseArray
+    from diagnostic_msgs.msg import DiagnosticArray
+    from geometry_msgs.msg import PoseArray
     from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
-    from rclpy.time import Time
     from std_msgs.msg import String
 
     from masksem_core.data.gtu import read_gtu
+    from masksem_ros.codec import skeleton_message
 
     log = Path("/tmp") / f"recognizer_bench_{os.getpid()}.log"
     node_proc = subprocess.Popen(
@@ -73,7 +73,7 @@ def main() -> None:
             "-p",
             f"threads:={args.threads}",
             "-p",
-            "stats_period:=1.0",
+            "diagnostics_period:=1.0",
         ],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -83,6 +83,13 @@ def main() -> None:
     pub = node.create_publisher(PoseArray, "/skeleton", qos_profile_sensor_data)
     labels: list[float] = []
     node.create_subscription(String, "/action_label", lambda m: labels.append(time.time()), 10)
+    diagnostics: dict[str, str] = {}
+    node.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        lambda m: diagnostics.update({v.key: v.value for s in m.status for v in s.values}),
+        10,
+    )
     while pub.get_subscription_count() == 0 or "classes" not in log.read_text():
         rclpy.spin_once(node, timeout_sec=0.05)
     time.sleep(0.5)
@@ -97,13 +104,7 @@ def main() -> None:
         joints = frames[i % len(frames)]
         if args.bodies == 2:
             joints = np.concatenate([joints, joints + np.array([0.8, 0.0, 0.0])])
-        msg = PoseArray()
-        msg.header.stamp = Time(nanoseconds=int(stamp * 1e9)).to_msg()
-        for x, y, z in joints.tolist():
-            pose = Pose()
-            pose.position.x, pose.position.y, pose.position.z = x, y, z
-            msg.poses.append(pose)
-        pub.publish(msg)
+        pub.publish(skeleton_message(joints, stamp))
         sent.append((stamp, time.time()))
         i += 1
         stamp += period
@@ -114,6 +115,7 @@ def main() -> None:
     while time.time() < end:
         rclpy.spin_once(node, timeout_sec=0.05)
     memory_end = rss_mb(node_proc.pid)
+    final = dict(diagnostics)  # the node's last /diagnostics before it stops
     node_proc.terminate()
     node_proc.wait(timeout=10)
     node.destroy_node()
@@ -127,24 +129,16 @@ def main() -> None:
         if stamp_i - last >= args.stride and stamp_i - sent[0][0] >= 2.0 - 1e-9:
             triggers.append(wall)
             last = stamp_i
-    stats = [line for line in log.read_text().splitlines() if "stats:" in line]
-    final = stats[-1] if stats else ""
-    accepted = int(re.search(r"accepted (\d+)", final).group(1)) if final else 0
-    stale = int(re.search(r"stale windows (\d+)", final).group(1)) if final else 0
+    accepted = int(final.get("accepted", 0))
+    stale = int(final.get("stale_windows", 0))
     latencies = []
     for trigger in triggers:
         after = [t for t in labels if t >= trigger]
         if after:
             latencies.append((after[0] - trigger) * 1000)
     p50, p90, p99 = np.percentile(latencies, [50, 90, 99]) if latencies else (np.nan,) * 3
-    node_p50, model_p50 = (
-        (
-            float(x)
-            for x in re.search(r"latency p50 ([\d.]+) ms.*model alone p50 ([\d.]+)", final).groups()
-        )
-        if final
-        else (np.nan, np.nan)
-    )
+    node_p50 = float(final.get("latency_p50_ms", "nan"))
+    model_p50 = float(final.get("model_p50_ms", "nan"))
     print(
         f"recognizer over DDS: {args.bodies} bodies at {args.rate:.0f} Hz for "
         f"{args.seconds:.0f} s, stride {args.stride} s, model {args.model.name}, "
@@ -161,9 +155,7 @@ def main() -> None:
         f"{p99:.1f} | {node_p50:.1f} | {model_p50:.1f} | {p50 - model_p50:.1f} | "
         f"{memory_start:.0f} → {memory_end:.0f} |"
     )
-    print(
-        f"input rate achieved: {len(sent) / args.seconds:.1f} msg/s; {final.split('stats: ')[-1]}"
-    )
+    print(f"input rate achieved: {len(sent) / args.seconds:.1f} msg/s; diagnostics: {final}")
 
 
 if __name__ == "__main__":

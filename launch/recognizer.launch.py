@@ -3,19 +3,32 @@
 ros2 launch masksem_ros recognizer.launch.py
 ros2 launch masksem_ros recognizer.launch.py source:=0                 # webcam 0
 ros2 launch masksem_ros recognizer.launch.py source:=/path/video.mp4 model_path:=/path/m.onnx
+ros2 launch masksem_ros recognizer.launch.py namespace:=left_arm      # a second recognizer
+
+Topics are relative (skeleton, action_label, action_scores), so ``namespace`` places them under
+/<namespace>/. The launch ends when the recognizer ends (e.g. a model that cannot be loaded).
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown
 from launch.conditions import UnlessCondition
 from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 PACKAGE = "masksem_ros"
 DEFAULT_MODEL = "gtu_masksem.onnx"
+
+
+def check_params_file(context, *args, **kwargs):
+    """A missing parameters file is an error, not a warning."""
+    path = LaunchConfiguration("params_file").perform(context)
+    if not os.path.isfile(path):
+        raise RuntimeError(f"params_file {path} does not exist")
+    return []
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -23,37 +36,49 @@ def generate_launch_description() -> LaunchDescription:
     model_path = LaunchConfiguration("model_path")
     source = LaunchConfiguration("source")
     params_file = LaunchConfiguration("params_file")
+    namespace = LaunchConfiguration("namespace")
     return LaunchDescription(
         [
             DeclareLaunchArgument(
                 "model_path",
-                default_value=os.path.join(share, "models", DEFAULT_MODEL),
-                description="ONNX model exported by training/export_onnx.py",
+                default_value=DEFAULT_MODEL,
+                description="ONNX model exported by training/export_onnx.py: an absolute path "
+                "or a file in the package's models/ folder",
             ),
             DeclareLaunchArgument(
                 "source",
                 default_value="none",
                 description="skeleton source: a camera index, a video or image path, or 'none' "
-                "when another node publishes /skeleton",
+                "when another node publishes the skeleton topic",
             ),
             DeclareLaunchArgument(
                 "params_file",
                 default_value=os.path.join(share, "config", "recognizer.yaml"),
                 description="node parameters (YAML)",
             ),
+            DeclareLaunchArgument(
+                "namespace", default_value="", description="namespace of both nodes and topics"
+            ),
+            OpaqueFunction(function=check_params_file),
             Node(
                 package=PACKAGE,
                 executable="recognizer",
                 name="recognizer",
+                namespace=namespace,
                 output="screen",
-                parameters=[params_file, {"model_path": model_path}],
+                parameters=[
+                    params_file,
+                    {"model_path": ParameterValue(model_path, value_type=str)},
+                ],
+                on_exit=Shutdown(reason="the recognizer ended"),
             ),
             Node(
                 package=PACKAGE,
                 executable="skeleton_source",
                 name="skeleton_source",
+                namespace=namespace,
                 output="screen",
-                parameters=[params_file, {"source": source}],
+                parameters=[params_file, {"source": ParameterValue(source, value_type=str)}],
                 condition=UnlessCondition(PythonExpression(["'", source, "' == 'none'"])),
             ),
         ]

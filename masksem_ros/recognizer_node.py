@@ -1,174 +1,266 @@
-"""ROS 2 node ``recognizer``: /skeleton (PoseArray) → ONNX model → /action_label, /action_scores.
+"""ROS 2 managed node ``recognizer``: skeleton (PoseArray) → ONNX model → action_label,
+action_scores, with counters and latency on /diagnostics.
 
-Thin wrapper: buffering, resampling, smoothing and inference live in masksem_core.runtime.
+Lifecycle: configure loads the model, activate subscribes and publishes, deactivate stops,
+cleanup releases the model; ``autostart`` (default) does configure + activate at start. The
+pipeline itself is masksem_core.runtime.recognizer.LiveRecognizer; this node converts messages,
+declares parameters (ranges; read-only where a change needs a restart) and applies the others
+while running.
 """
 
 from __future__ import annotations
 
-import resource
 import sys
-import time
+from dataclasses import asdict, replace
+from pathlib import Path
 
-import numpy as np
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray
-from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.node import Node
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
-from masksem_core.runtime.live import (
-    DecisionSmoother,
-    LatestOnlyWorker,
-    SkeletonMessageError,
-    TimedSkeletonBuffer,
-    decode_joints,
-)
-from masksem_core.runtime.preprocess import inference_window
-from masksem_core.runtime.session import ActionSession, ModelFileError
+from masksem_core.errors import MaskSemError
+from masksem_core.runtime.live import SkeletonMessageError
+from masksem_core.runtime.recognizer import Decision, LiveRecognizer, LiveSettings, check_settings
+from masksem_core.runtime.session import ActionSession
+from masksem_ros.codec import positions_of
 from masksem_ros.spin import spin_until_shutdown
 
+PACKAGE = "masksem_ros"
+DEFAULTS = LiveSettings()
+
+
+def _float(low: float, high: float) -> list[FloatingPointRange]:
+    return [FloatingPointRange(from_value=low, to_value=high, step=0.0)]
+
+
+def _int(low: int, high: int) -> list[IntegerRange]:
+    return [IntegerRange(from_value=low, to_value=high, step=1)]
+
+
+# name: (default, description, read_only, float range, integer range)
 PARAMETERS = {
-    "model_path": ("", "ONNX model exported by training/export_onnx.py"),
-    "window_seconds": (4.0, "length of the skeleton history classified each time (s)"),
-    "stride_seconds": (0.5, "message time between two classifications (s)"),
-    "score_threshold": (0.5, "below this top probability the decision is no_action_label"),
-    "smoothing_window": (3, "majority vote over this many last decisions (1 = none)"),
-    "no_action_label": ("no action", "label published when no class reaches the threshold"),
-    "max_persons": (2, "bodies accepted per message (V·M poses)"),
-    "person_timeout": (1.0, "a body unseen for this long is dropped from the window (s)"),
-    "max_gap_seconds": (2.0, "a larger gap between stamps restarts the history (s)"),
-    "providers": ([""], "ONNX Runtime providers in order; empty = TensorRT → CUDA → CPU"),
-    "threads": (0, "ONNX Runtime intra-op threads (0 = runtime default)"),
-    "input_topic": ("/skeleton", "geometry_msgs/PoseArray input, sensor-data QoS"),
-    "label_topic": ("/action_label", "std_msgs/String output"),
-    "scores_topic": ("/action_scores", "std_msgs/Float32MultiArray class probabilities"),
-    "stats_period": (10.0, "seconds between statistics log lines (0 = never)"),
+    "model_path": ("", "ONNX model (absolute, or relative to the package's models/)", True),
+    "autostart": (True, "configure and activate at start (false: wait for lifecycle calls)", True),
+    "window_seconds": (DEFAULTS.window_seconds, "history classified each time (s)", False),
+    "stride_seconds": (DEFAULTS.stride_seconds, "message time between classifications (s)", False),
+    "score_threshold": (DEFAULTS.score_threshold, "below: no_action_label", False),
+    "smoothing_window": (DEFAULTS.smoothing_window, "majority over the last decisions", False),
+    "no_action_label": (DEFAULTS.no_action_label, "label when no class is confident", False),
+    "max_persons": (DEFAULTS.max_persons, "bodies accepted per message (V·M poses)", True),
+    "person_timeout": (DEFAULTS.person_timeout, "a body unseen this long leaves (s)", False),
+    "max_gap_seconds": (DEFAULTS.max_gap_seconds, "a larger gap restarts the history (s)", False),
+    "providers": ([""], "ONNX Runtime providers; empty = TensorRT → CUDA → CPU", True),
+    "threads": (0, "ONNX Runtime intra-op threads (0 = runtime default)", True),
+    "input_topic": ("skeleton", "geometry_msgs/PoseArray input, sensor-data QoS", True),
+    "label_topic": ("action_label", "std_msgs/String output", True),
+    "scores_topic": ("action_scores", "std_msgs/Float32MultiArray class probabilities", True),
+    "diagnostics_period": (1.0, "seconds between /diagnostics messages (0 = never)", True),
+}
+RANGES = {
+    "window_seconds": _float(0.5, 60.0),
+    "stride_seconds": _float(0.01, 60.0),
+    "score_threshold": _float(0.0, 1.0),
+    "person_timeout": _float(0.01, 60.0),
+    "max_gap_seconds": _float(0.01, 600.0),
+    "diagnostics_period": _float(0.0, 3600.0),
+    "smoothing_window": _int(1, 100),
+    "max_persons": _int(1, 16),
+    "threads": _int(0, 256),
 }
 
 
-class RecognizerNode(Node):
+def resolve_model_path(path: str) -> Path:
+    """An absolute path, a path relative to the working folder, or a file name in the
+    package's installed models/ folder (the ament index of a colcon install, or the share/
+    folder of a pip install)."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.is_file():
+        return candidate
+    shares = [Path(sys.prefix) / "share" / PACKAGE]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        shares.insert(0, Path(get_package_share_directory(PACKAGE)))
+    except (ImportError, LookupError, OSError):  # no ament index (pip install, no sourcing)
+        pass
+    for share in shares:
+        if (share / "models" / path).is_file():
+            return share / "models" / path
+    return candidate
+
+
+class RecognizerNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__("recognizer")
-        self.worker: LatestOnlyWorker | None = None
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        providers = [x for x in p["providers"] if x] or None
-        self.session = ActionSession(
-            p["model_path"], providers=providers, threads=p["threads"] or None
-        )
-        info = self.session.info
-        self.get_logger().info(
-            f"model {p['model_path']}: {len(info.class_names)} classes, layout {info.layout}, "
-            f"provider {self.session.provider}"
-        )
-        self.session.warm_up(p["max_persons"])
-        self.window_frames = info.window
-        self.buffer = TimedSkeletonBuffer(
-            p["window_seconds"],
-            p["max_gap_seconds"],
-            p["max_persons"],
-            self.session.num_joints,
-            p["person_timeout"],
-        )
-        self.smoother = DecisionSmoother(
-            info.class_names, p["score_threshold"], p["smoothing_window"], p["no_action_label"]
-        )
-        self.stride = p["stride_seconds"]
-        self.max_persons = p["max_persons"]
-        self.last_trigger: float | None = None
-        self.dropped: dict[str, int] = {}
-        self.latencies: list[float] = []  # last skeleton message → labels published (s)
-        self.model_latencies: list[float] = []  # the ONNX session alone (s)
-        self.label_pub = self.create_publisher(
-            String, p["label_topic"], QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        )
-        self.scores_pub = self.create_publisher(Float32MultiArray, p["scores_topic"], 10)
-        self.create_subscription(
-            PoseArray, p["input_topic"], self.on_skeleton, qos_profile_sensor_data
-        )
-        self.worker = LatestOnlyWorker(self.infer, self.on_worker_error)
-        if p["stats_period"] > 0:
-            self.create_timer(p["stats_period"], self.log_stats)
+        for name, (default, description, read_only) in PARAMETERS.items():
+            descriptor = ParameterDescriptor(description=description, read_only=read_only)
+            if name in RANGES:
+                key = "integer_range" if isinstance(default, int) else "floating_point_range"
+                setattr(descriptor, key, RANGES[name])
+            self.declare_parameter(name, default, descriptor)
+        self.add_on_set_parameters_callback(self.on_set_parameters)
+        self.recognizer: LiveRecognizer | None = None
+        self.failure = ""
+        self.subscription = None
+        self.diagnostics_timer = None
+        self.label_pub = self.scores_pub = None
+        self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
-    def drop(self, reason: str, detail: str) -> None:
-        """Count a dropped message; log the first of each reason, then at most once a second."""
-        self.dropped[reason] = self.dropped.get(reason, 0) + 1
-        text = f"dropped a /skeleton message ({reason}): {detail}"
-        if self.dropped[reason] == 1:
-            self.get_logger().warning(text)
-        else:
-            self.get_logger().warning(text, throttle_duration_sec=1.0)
+    def value(self, name: str) -> object:
+        return self.get_parameter(name).value
 
-    def on_skeleton(self, msg: PoseArray) -> None:
-        received = time.perf_counter()
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        positions = np.array(
-            [[q.position.x, q.position.y, q.position.z] for q in msg.poses], dtype=np.float64
-        ).reshape(-1, 3)
+    def settings(self) -> LiveSettings:
+        return LiveSettings(**{name: self.value(name) for name in asdict(DEFAULTS)})
+
+    # -- parameters -------------------------------------------------------------------------
+    def on_set_parameters(self, parameters: list) -> SetParametersResult:
+        """Validate a change against the other settings and apply it to the running pipeline."""
+        changes = {p.name: p.value for p in parameters if p.name in asdict(DEFAULTS)}
+        if not changes:
+            return SetParametersResult(successful=True)
         try:
-            joints = decode_joints(positions, self.buffer.num_joints, self.max_persons)
-            self.buffer.push(stamp, joints)
-        except SkeletonMessageError as err:
-            self.drop(err.kind, str(err))
-            return
-        if self.last_trigger is None or stamp < self.last_trigger:
-            self.last_trigger = stamp
-        if stamp - self.last_trigger >= self.stride:
-            window = self.buffer.window(self.window_frames)
-            if window is not None:
-                self.last_trigger = stamp
-                self.worker.submit((received, window))
+            settings = replace(self.settings(), **changes)
+        except (MaskSemError, TypeError) as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        if self.recognizer is not None:
+            try:
+                self.recognizer.update(settings)
+            except MaskSemError as err:
+                return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
 
-    def infer(self, item: tuple[float, np.ndarray]) -> None:
-        received, window = item
-        model_input = inference_window(window, self.session.info.layout, self.window_frames)
-        started = time.perf_counter()
-        probabilities = self.session.probabilities(model_input[None])[0]
-        self.model_latencies.append(time.perf_counter() - started)
-        label = self.smoother.update(probabilities)
+    # -- lifecycle ---------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        path = resolve_model_path(str(self.value("model_path")))
+        providers = [x for x in self.value("providers") if x] or None
+        try:
+            problems = check_settings(self.settings())
+            if problems:
+                raise MaskSemError("; ".join(problems))
+            session = ActionSession(
+                path, providers=providers, threads=self.value("threads") or None
+            )
+        except MaskSemError as err:
+            self.get_logger().error(f"cannot configure: {err}")
+            self.failure = str(err)
+            return TransitionCallbackReturn.FAILURE
+        info = session.info
+        self.get_logger().info(
+            f"model {path}: {len(info.class_names)} classes, layout {info.layout}, "
+            f"provider {session.provider}"
+        )
+        session.warm_up(self.value("max_persons"))
+        self.recognizer = LiveRecognizer(
+            session, self.settings(), self.publish_decision, self.on_worker_error
+        )
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.label_pub = self.create_lifecycle_publisher(
+            String, self.value("label_topic"), reliable
+        )
+        self.scores_pub = self.create_lifecycle_publisher(
+            Float32MultiArray, self.value("scores_topic"), 10
+        )
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.subscription = self.create_subscription(
+            PoseArray, self.value("input_topic"), self.on_skeleton, qos_profile_sensor_data
+        )
+        period = self.value("diagnostics_period")
+        if period > 0:
+            self.diagnostics_timer = self.create_timer(period, self.publish_diagnostics)
+        self.get_logger().info(f"active: listening on {self.subscription.topic_name}")
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.subscription is not None:
+            self.destroy_subscription(self.subscription)
+            self.subscription = None
+        if self.diagnostics_timer is not None:
+            self.destroy_timer(self.diagnostics_timer)
+            self.diagnostics_timer = None
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def release(self) -> None:
+        if self.recognizer is not None:
+            self.recognizer.stop()
+            self.recognizer = None
+        for publisher in (self.label_pub, self.scores_pub):
+            if publisher is not None:
+                self.destroy_lifecycle_publisher(publisher)
+        self.label_pub = self.scores_pub = None
+
+    # -- data --------------------------------------------------------------------------------
+    def on_skeleton(self, msg: PoseArray) -> None:
+        stamp, positions = positions_of(msg)
+        try:
+            self.recognizer.on_message(stamp, positions)
+        except SkeletonMessageError as err:
+            text = f"dropped a {self.subscription.topic_name} message ({err.kind}): {err}"
+            if self.recognizer.dropped[err.kind] == 1:
+                self.get_logger().warning(text)
+            else:
+                self.get_logger().warning(text, throttle_duration_sec=1.0)
+
+    def publish_decision(self, decision: Decision) -> None:
+        probabilities = decision.probabilities
         scores = Float32MultiArray()
         scores.layout.dim = [
             MultiArrayDimension(label="classes", size=len(probabilities), stride=len(probabilities))
         ]
-        scores.data = probabilities.astype(np.float32).tolist()
+        scores.data = probabilities.astype(float).tolist()
         self.scores_pub.publish(scores)
-        self.label_pub.publish(String(data=label))
-        self.latencies.append(time.perf_counter() - received)
-        del self.latencies[:-1000]
-        del self.model_latencies[:-1000]
+        self.label_pub.publish(String(data=decision.label))
 
     def on_worker_error(self, err: BaseException) -> None:
         self.get_logger().error(f"inference failed, window dropped: {err}")
 
-    def log_stats(self) -> None:
-        lat = np.array(self.latencies or [0.0]) * 1000
-        model = np.array(self.model_latencies or [0.0]) * 1000
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        self.get_logger().info(
-            f"stats: accepted {self.buffer.stats.accepted}, dropped {self.dropped}, backwards "
-            f"{self.buffer.stats.dropped_backwards}, gap resets "
-            f"{self.buffer.stats.resets_after_gap}, inferences {self.worker.processed}, stale "
-            f"windows {self.worker.stale}, latency p50 {np.percentile(lat, 50):.1f} ms p90 "
-            f"{np.percentile(lat, 90):.1f} ms (model alone p50 {np.percentile(model, 50):.1f} ms), "
-            f"peak RSS {rss:.0f} MB"
+    def publish_diagnostics(self) -> None:
+        if self.recognizer is None:
+            return
+        stats = self.recognizer.statistics()
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.OK,
+            name=f"{self.get_fully_qualified_name()}: action recognition",
+            message=f"{stats['inferences']} inferences, {stats['dropped_total']} messages dropped",
+            hardware_id=self.recognizer.session.provider,
+            values=[
+                KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
+                for k, v in stats.items()
+            ],
         )
-
-    def destroy_node(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        super().destroy_node()
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self.diagnostics_pub.publish(array)
 
 
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
-    try:
-        node = RecognizerNode()
-    except (ModelFileError, ValueError) as err:
-        print(f"recognizer: {err}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
+    node = RecognizerNode()
+    if node.value("autostart"):
+        if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            print(f"recognizer: {node.failure or 'configure failed'}", file=sys.stderr)
+            node.destroy_node()
+            rclpy.try_shutdown()
+            return 2
+        node.trigger_activate()
     spin_until_shutdown(node)
     return 0
 

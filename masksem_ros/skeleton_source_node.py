@@ -10,13 +10,13 @@ import sys
 import threading
 
 import rclpy
-from geometry_msgs.msg import Pose, PoseArray
+from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from rclpy.time import Time
 
 from masksem_core.runtime.camera import MediaPipeSkeletonizer, SourceError, open_frames
+from masksem_ros.codec import skeleton_message
 from masksem_ros.spin import spin_until_shutdown
 
 PARAMETERS = {
@@ -25,7 +25,7 @@ PARAMETERS = {
     "loop": (False, "restart a video file at its end"),
     "min_detection_confidence": (0.5, "MediaPipe person detection threshold"),
     "frame_id": ("camera", "header.frame_id of the published skeletons"),
-    "output_topic": ("/skeleton", "geometry_msgs/PoseArray output"),
+    "output_topic": ("skeleton", "geometry_msgs/PoseArray output (relative to the namespace)"),
 }
 
 
@@ -36,7 +36,11 @@ class SkeletonSourceNode(Node):
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.capture_loop, daemon=True)
         for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+            # dynamic typing for source: "-p source:=0" arrives as an integer, a path as a string
+            descriptor = ParameterDescriptor(
+                description=description, read_only=True, dynamic_typing=name == "source"
+            )
+            self.declare_parameter(name, default, descriptor)
         self.p = {name: self.get_parameter(name).value for name in PARAMETERS}
         self.publisher = self.create_publisher(
             PoseArray, self.p["output_topic"], qos_profile_sensor_data
@@ -57,15 +61,7 @@ class SkeletonSourceNode(Node):
                     self.missed += 1
                     self.get_logger().info("no person in the frame", throttle_duration_sec=5.0)
                     continue
-                msg = PoseArray()
-                msg.header.stamp = Time(nanoseconds=int(stamp * 1e9)).to_msg()
-                msg.header.frame_id = self.p["frame_id"]
-                for x, y, z in joints.tolist():
-                    pose = Pose()
-                    pose.position.x, pose.position.y, pose.position.z = x, y, z
-                    pose.orientation.w = 1.0
-                    msg.poses.append(pose)
-                self.publisher.publish(msg)
+                self.publisher.publish(skeleton_message(joints, stamp, self.p["frame_id"]))
                 self.published += 1
         except SourceError as err:
             self.failure = str(err)

@@ -1,6 +1,9 @@
-"""The spin loop both nodes share: run until Ctrl-C or an external shutdown, then clean up."""
+"""The spin loop both nodes share: run until Ctrl-C or an external shutdown, then clean up;
+a second Ctrl-C during the clean-up does not turn into a traceback."""
 
 from __future__ import annotations
+
+import signal
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -13,5 +16,9 @@ def spin_until_shutdown(node: Node) -> None:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean up once, undisturbed
+        try:
+            node.destroy_node()
+            rclpy.try_shutdown()
+        finally:
+            signal.signal(signal.SIGINT, previous)

@@ -27,7 +27,7 @@ def decode_joints(positions: np.ndarray, num_joints: int, max_persons: int) -> n
     """(N, 3) joint positions of V·M poses → (M, V, 3), NaN marking missing joints.
 
     Raises SkeletonMessageError when N is not a positive multiple of V or exceeds max_persons
-    bodies, or a coordinate is infinite.
+    bodies, a coordinate is infinite, or every joint is NaN.
     """
     count = len(positions)
     if count == 0 or count % num_joints:
@@ -43,6 +43,8 @@ def decode_joints(positions: np.ndarray, num_joints: int, max_persons: int) -> n
         )
     if np.isinf(positions).any():
         raise SkeletonMessageError("infinite", "infinite coordinate (use NaN for a missing joint)")
+    if np.isnan(positions).all():
+        raise SkeletonMessageError("no_valid_joints", "every joint is NaN (nobody detected)")
     return positions.reshape(bodies, num_joints, 3).astype(np.float32)
 
 

@@ -31,7 +31,7 @@ def test_launch_file_declares_arguments_and_starts_packaged_executables():
     functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert "generate_launch_description" in functions
     arguments = {c.args[0].value for c in calls(tree, "DeclareLaunchArgument")}
-    assert arguments == {"model_path", "source", "params_file"}
+    assert arguments == {"model_path", "source", "params_file", "namespace"}
     setup = (REPO / "setup.py").read_text()
     scripts = set(re.findall(r'"([\w-]+) = masksem_ros\.', setup))
     nodes = calls(tree, "Node")
@@ -41,6 +41,14 @@ def test_launch_file_declares_arguments_and_starts_packaged_executables():
     assert 'PACKAGE = "masksem_ros"' in LAUNCH.read_text()
     source_node = next(n for n in nodes if keyword(n, "executable").value == "skeleton_source")
     assert keyword(source_node, "condition") is not None  # only with a source
+    assert all(keyword(n, "namespace").id == "namespace" for n in nodes)
+    recognizer = next(n for n in nodes if keyword(n, "executable").value == "recognizer")
+    assert calls(keyword(recognizer, "on_exit"), "Shutdown")  # a dead recognizer ends the launch
+    # source and model_path reach the nodes as strings ("0" is a camera index, not an integer)
+    typed = calls(tree, "ParameterValue")
+    assert {c.args[0].id for c in typed} == {"source", "model_path"}
+    assert all(keyword(c, "value_type").id == "str" for c in typed)
+    assert calls(tree, "OpaqueFunction")  # a missing params_file is an error
 
 
 def test_default_model_and_parameters_ship_with_the_package():

@@ -2,7 +2,8 @@
 
   python tests/ros/skeleton_publisher.py FILE --rate 30 --bodies 1 [--bad] [--loops N]
 
-With --bad it interleaves wrong pose counts, NaN joints, stamps going backwards, a 2.5 s gap
+With --bad it interleaves wrong pose counts, NaN joints, an all-NaN message, stamps going
+backwards, a 2.5 s gap
 and a burst of 1,000 messages, then goes on with good messages.
 """
 
@@ -14,23 +15,12 @@ import time
 
 import numpy as np
 import rclpy
-from geometry_msgs.msg import Pose, PoseArray
+from geometry_msgs.msg import PoseArray
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from rclpy.time import Time
 
 from masksem_core.data.gtu import read_gtu
-
-
-def message(joints: np.ndarray, stamp: float) -> PoseArray:
-    msg = PoseArray()
-    msg.header.stamp = Time(nanoseconds=int(stamp * 1e9)).to_msg()
-    msg.header.frame_id = "camera"
-    for x, y, z in joints.reshape(-1, 3).tolist():
-        pose = Pose()
-        pose.position.x, pose.position.y, pose.position.z = x, y, z
-        msg.poses.append(pose)
-    return msg
+from masksem_ros.codec import skeleton_message
 
 
 def main() -> None:
@@ -57,19 +47,22 @@ def main() -> None:
                 joints = np.concatenate([joints, joints + np.array([0.8, 0.0, 0.0])])
             if args.bad and loop == 0 and i == 40:
                 # spaced out so that best-effort delivery does not lose them in the burst
-                pub.publish(message(joints[:24], stamp))  # wrong pose count
+                pub.publish(skeleton_message(joints[:24], stamp))  # wrong pose count
                 time.sleep(0.05)
                 nan = joints.copy()
                 nan[3] = math.nan
-                pub.publish(message(nan, stamp + 1e-3))  # NaN joint: accepted, filled
+                pub.publish(skeleton_message(nan, stamp + 1e-3))  # NaN joint: accepted, filled
                 time.sleep(0.05)
-                pub.publish(message(joints, stamp - 5.0))  # stamp going backwards
+                nobody = np.full_like(joints, math.nan)
+                pub.publish(skeleton_message(nobody, stamp + 2e-3))  # all NaN: dropped
+                time.sleep(0.05)
+                pub.publish(skeleton_message(joints, stamp - 5.0))  # stamp going backwards
                 time.sleep(0.05)
                 stamp += 2.5  # a 2.5 s gap
                 for k in range(1000):  # a burst of 1,000 messages
-                    pub.publish(message(joints, stamp + k * 1e-5))
+                    pub.publish(skeleton_message(joints, stamp + k * 1e-5))
                 stamp += 0.02
-            pub.publish(message(joints, stamp))
+            pub.publish(skeleton_message(joints, stamp))
             sent += 1
             print(f"sent {sent} {time.time():.6f} {stamp:.6f}", flush=True)
             stamp += period

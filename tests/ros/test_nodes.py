@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 def listener(ros_env):
     """The test process subscribes to the recognizer's outputs over DDS."""
     import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from std_msgs.msg import Float32MultiArray, String
@@ -22,7 +23,15 @@ def listener(ros_env):
     context = rclpy.Context()
     rclpy.init(context=context)
     node = Node("test_listener", context=context)
-    received = {"labels": [], "scores": []}
+    received = {"labels": [], "scores": [], "diagnostics": {}}
+    node.create_subscription(
+        DiagnosticArray,
+        "/diagnostics",
+        lambda m: received["diagnostics"].update(
+            {v.key: v.value for status in m.status for v in status.values}
+        ),
+        10,
+    )
     node.create_subscription(
         String, "/action_label", lambda m: received["labels"].append((time.time(), m.data)), 10
     )
@@ -58,7 +67,7 @@ def recognizer(gtu_model, ros_env, tmp_path, **params):
         "window_seconds": 2.0,
         "stride_seconds": 0.5,
         "score_threshold": 0.0,
-        "stats_period": 1.0,
+        "diagnostics_period": 0.5,
     }
     return start_node(
         "masksem_ros.recognizer_node", {**defaults, **params}, ros_env, tmp_path / "recognizer.log"
@@ -100,9 +109,10 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
 ):
     received, spin_for = listener
     received["labels"].clear()
+    received["diagnostics"].clear()
     node = recognizer(gtu_model, ros_env, tmp_path)
     try:
-        assert wait_until(lambda: "model" in (tmp_path / "recognizer.log").read_text(), 30)
+        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
         time.sleep(1.0)
         memory_before = rss_mb(node.pid)
         publisher = run_publisher(
@@ -126,7 +136,12 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
     log = (tmp_path / "recognizer.log").read_text()
     assert "poses is not a multiple of the model's 25 joints" in log
     assert "is not after the previous" in log
-    assert "gap resets 1" in log or "gap resets 2" in log
+    diagnostics = received["diagnostics"]  # counters over DDS, not parsed from the log
+    assert int(diagnostics["dropped_pose_count"]) >= 1, diagnostics
+    assert int(diagnostics["dropped_no_valid_joints"]) >= 1, diagnostics
+    assert int(diagnostics["dropped_out_of_order"]) >= 1, diagnostics
+    assert int(diagnostics["gap_resets"]) in (1, 2), diagnostics
+    assert int(diagnostics["inferences"]) >= 3 and float(diagnostics["model_p50_ms"]) > 0
     burst_time = float(sent_lines[40].split()[2])  # message 41 follows the bad burst
     late_labels = [t for t, _ in received["labels"] if t > burst_time + 1.0]
     assert len(late_labels) >= 3, log[-2000:]
@@ -172,3 +187,82 @@ def test_skeleton_source_on_a_photo_of_a_person(ros_env, tmp_path):
     assert joints.shape == (25, 3) and np.isfinite(joints).all()
     assert msg.header.stamp.sec > 0
     assert joints[3, 1] > joints[0, 1]  # head above the spine base: NTU's y is up
+
+
+def set_parameters(name: str, values: dict) -> list:
+    """What `ros2 param set` does: the node's set_parameters service, over DDS."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from rclpy.parameter_client import AsyncParameterClient
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = Node("test_param_client", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        client = AsyncParameterClient(node, name)
+        assert client.wait_for_services(timeout_sec=20.0)
+        future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+        executor.spin_until_future_complete(future, timeout_sec=20.0)
+        return future.result().results
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def test_parameters_apply_while_running_and_bad_values_are_rejected(
+    shared_data, gtu_model, ros_env, listener, tmp_path
+):
+    received, spin_for = listener
+    received["labels"].clear()
+    node = recognizer(gtu_model, ros_env, tmp_path, stride_seconds=0.25)
+    try:
+        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
+        publisher = run_publisher(
+            ros_env, shared_data / "gtu" / "8" / "movement4.txt", "--rate", "30", "--loops", "4"
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline and len(received["labels"]) < 3:
+            spin_for(0.2)
+        assert received["labels"] and all(
+            label != "no action" for _, label in received["labels"]
+        )  # random weights, threshold 0: always a class
+        (result,) = set_parameters("/recognizer", {"score_threshold": 0.99})
+        assert result.successful, result.reason
+        switched = time.time()
+        spin_while(publisher, spin_for, 60)
+        late = [label for t, label in received["labels"] if t > switched + 1.5]
+        assert late and set(late) == {"no action"}, late  # 14 classes never reach 0.99
+        rejected = set_parameters("/recognizer", {"max_persons": -3})[0]
+        assert not rejected.successful and rejected.reason
+        out_of_range = set_parameters("/recognizer", {"score_threshold": 1.5})[0]
+        assert not out_of_range.successful
+        read_only = set_parameters("/recognizer", {"model_path": "other.onnx"})[0]
+        assert not read_only.successful
+        assert node.poll() is None
+    finally:
+        stop_node(node)
+
+
+@pytest.mark.parametrize("how", ["params_file_string", "command_line_integer"])
+def test_skeleton_source_takes_a_camera_index_as_the_launch_passes_it(ros_env, tmp_path, how):
+    """The launch passes source as a string ('0'); `-p source:=0` passes an integer. Both reach
+    the camera (none here): a clear error and exit 2, never a parameter type exception."""
+    log = tmp_path / "source.log"
+    args = [sys.executable, "-m", "masksem_ros.skeleton_source_node", "--ros-args"]
+    if how == "params_file_string":
+        params = tmp_path / "params.yaml"
+        params.write_text("skeleton_source:\n  ros__parameters:\n    source: '0'\n")
+        args += ["--params-file", str(params)]
+    else:
+        args += ["-p", "source:=0"]
+    result = subprocess.run(args, env=ros_env, capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    log.write_text(output)
+    assert "InvalidParameterTypeException" not in output
+    assert "cannot open camera 0" in output, output[-2000:]
+    assert result.returncode == 2

@@ -1,0 +1,174 @@
+"""The live recognition pipeline without ROS: message → per-person buffer → window → model →
+threshold and smoothing → decision, with stride gating and statistics. The ROS node only
+converts messages and publishes what this decides."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from masksem_core.errors import ConfigError
+from masksem_core.runtime.live import (
+    DecisionSmoother,
+    LatestOnlyWorker,
+    SkeletonMessageError,
+    TimedSkeletonBuffer,
+    decode_joints,
+)
+from masksem_core.runtime.preprocess import inference_window
+from masksem_core.runtime.session import ActionSession
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """What the pipeline does with a stream; every field can change while it runs except
+    ``max_persons`` (the buffer's shape)."""
+
+    window_seconds: float = 4.0  # history classified each time
+    stride_seconds: float = 0.5  # message time between two classifications
+    score_threshold: float = 0.5  # below: the decision is no_action_label
+    smoothing_window: int = 3  # majority vote over the last decisions (1 = none)
+    no_action_label: str = "no action"
+    max_persons: int = 2  # bodies accepted per message
+    person_timeout: float = 1.0  # a body unseen this long leaves the window
+    max_gap_seconds: float = 2.0  # a larger gap between stamps restarts the history
+
+    def __post_init__(self) -> None:
+        problems = check_settings(self)
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+def check_settings(settings: LiveSettings) -> list[str]:
+    """Why ``settings`` cannot be used (empty when they can)."""
+    problems = []
+    for name in ("window_seconds", "stride_seconds", "person_timeout", "max_gap_seconds"):
+        if not getattr(settings, name) > 0:
+            problems.append(f"{name} must be > 0, got {getattr(settings, name)}")
+    if not 0.0 <= settings.score_threshold <= 1.0:
+        problems.append(f"score_threshold must be in [0, 1], got {settings.score_threshold}")
+    if settings.smoothing_window < 1:
+        problems.append(f"smoothing_window must be ≥ 1, got {settings.smoothing_window}")
+    if settings.max_persons < 1:
+        problems.append(f"max_persons must be ≥ 1, got {settings.max_persons}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Decision:
+    label: str
+    probabilities: np.ndarray  # (K,) in the model's class order
+    received: float  # perf_counter when the window's last message arrived
+    model_seconds: float
+
+
+class LiveRecognizer:
+    """Feed ``on_message(stamp, positions)``; every ``stride_seconds`` of message time the last
+    window is classified (on a worker thread that keeps only the newest window when
+    ``background``) and ``publish(decision)`` is called."""
+
+    def __init__(
+        self,
+        session: ActionSession,
+        settings: LiveSettings,
+        publish: Callable[[Decision], None],
+        on_error: Callable[[BaseException], None],
+        background: bool = True,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.publish = publish
+        self.buffer = TimedSkeletonBuffer(
+            settings.window_seconds,
+            settings.max_gap_seconds,
+            settings.max_persons,
+            session.num_joints,
+            settings.person_timeout,
+        )
+        self.smoother = DecisionSmoother(
+            session.class_names,
+            settings.score_threshold,
+            settings.smoothing_window,
+            settings.no_action_label,
+        )
+        self.last_trigger: float | None = None
+        self.dropped: dict[str, int] = {}
+        self.latencies: list[float] = []  # last message of a window → decision published (s)
+        self.model_latencies: list[float] = []
+        self.inferences = 0
+        self.worker = LatestOnlyWorker(self.classify, on_error) if background else None
+
+    def update(self, settings: LiveSettings) -> None:
+        """Apply new settings to the running pipeline (``max_persons`` needs a restart)."""
+        if settings.max_persons != self.settings.max_persons:
+            raise ConfigError("max_persons cannot change while running; restart the recognizer")
+        buffer, smoother = self.buffer, self.smoother
+        buffer.window_seconds = settings.window_seconds
+        buffer.max_gap_seconds = settings.max_gap_seconds
+        buffer.person_timeout = settings.person_timeout
+        smoother.threshold = settings.score_threshold
+        smoother.window = settings.smoothing_window
+        smoother.no_action_label = settings.no_action_label
+        self.settings = settings
+
+    def on_message(self, stamp: float, positions: np.ndarray) -> None:
+        """Accept one message of (V·M, 3) joint positions at capture time ``stamp`` (s); raises
+        SkeletonMessageError (counted by its kind) for a message that is dropped."""
+        received = time.perf_counter()
+        try:
+            joints = decode_joints(positions, self.buffer.num_joints, self.settings.max_persons)
+            self.buffer.push(stamp, joints)
+        except SkeletonMessageError as err:
+            self.dropped[err.kind] = self.dropped.get(err.kind, 0) + 1
+            raise
+        if self.last_trigger is None or stamp < self.last_trigger:
+            self.last_trigger = stamp
+        if stamp - self.last_trigger >= self.settings.stride_seconds:
+            window = self.buffer.window(self.session.info.window)
+            if window is not None:
+                self.last_trigger = stamp
+                if self.worker is None:
+                    self.classify((received, window))
+                else:
+                    self.worker.submit((received, window))
+
+    def classify(self, item: tuple[float, np.ndarray]) -> None:
+        received, window = item  # window: (M, T, V, 3)
+        info = self.session.info
+        model_input = inference_window(window, info.layout, info.window)
+        started = time.perf_counter()
+        probabilities = self.session.probabilities(model_input[None])[0]
+        model_seconds = time.perf_counter() - started
+        label = self.smoother.update(probabilities)
+        self.publish(Decision(label, probabilities, received, model_seconds))
+        self.inferences += 1
+        self.model_latencies.append(model_seconds)
+        self.latencies.append(time.perf_counter() - received)
+        del self.latencies[:-1000]
+        del self.model_latencies[:-1000]
+
+    def statistics(self) -> dict[str, float | int]:
+        """Counters and latency percentiles (ms) of the recent windows, peak RSS (MB)."""
+        latency = np.array(self.latencies or [np.nan]) * 1000
+        model = np.array(self.model_latencies or [np.nan]) * 1000
+        stats = self.buffer.stats
+        return {
+            "accepted": stats.accepted,
+            **{f"dropped_{kind}": count for kind, count in sorted(self.dropped.items())},
+            "dropped_total": sum(self.dropped.values()),
+            "gap_resets": stats.resets_after_gap,
+            "inferences": self.inferences,
+            "stale_windows": self.worker.stale if self.worker else 0,
+            "latency_p50_ms": float(np.percentile(latency, 50)),
+            "latency_p90_ms": float(np.percentile(latency, 90)),
+            "model_p50_ms": float(np.percentile(model, 50)),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
