@@ -32,7 +32,7 @@ from masksem_core.runtime.live import SkeletonMessageError
 from masksem_core.runtime.recognizer import Decision, LiveRecognizer, LiveSettings, check_settings
 from masksem_core.runtime.session import ActionSession
 from masksem_ros.codec import positions_of
-from masksem_ros.spin import spin_until_shutdown
+from masksem_ros.spin import run_until_shutdown
 
 PACKAGE = "masksem_ros"
 DEFAULTS = LiveSettings()
@@ -254,15 +254,17 @@ class RecognizerNode(LifecycleNode):
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = RecognizerNode()
-    if node.value("autostart"):
+
+    def start() -> int:
+        if not node.value("autostart"):
+            return 0
         if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
             print(f"recognizer: {node.failure or 'configure failed'}", file=sys.stderr)
-            node.destroy_node()
-            rclpy.try_shutdown()
             return 2
         node.trigger_activate()
-    spin_until_shutdown(node)
-    return 0
+        return 0
+
+    return run_until_shutdown(node, start)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from rclpy.qos import qos_profile_sensor_data
 
 from masksem_core.runtime.camera import MediaPipeSkeletonizer, SourceError, open_frames
 from masksem_ros.codec import skeleton_message
-from masksem_ros.spin import spin_until_shutdown
+from masksem_ros.spin import run_until_shutdown
 
 PARAMETERS = {
     "source": ("0", "camera index, video file or image file"),
@@ -88,7 +88,7 @@ def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = SkeletonSourceNode()
     node.thread.start()
-    spin_until_shutdown(node)
+    run_until_shutdown(node)
     return 2 if node.failure else 0
 
 

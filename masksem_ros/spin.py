@@ -1,24 +1,28 @@
-"""The spin loop both nodes share: run until Ctrl-C or an external shutdown, then clean up;
-a second Ctrl-C during the clean-up does not turn into a traceback."""
+"""How both nodes run: start, spin until Ctrl-C or an external shutdown, then clean up once;
+a second Ctrl-C during start-up or clean-up never turns into a traceback or a signal exit."""
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
-def spin_until_shutdown(node: Node) -> None:
+def run_until_shutdown(node: Node, start: Callable[[], int] = lambda: 0) -> int:
+    """Run ``start()`` (its non-zero result is the exit code and skips spinning), spin, clean
+    up; returns the exit code."""
+    code = 0
     try:
-        rclpy.spin(node)
+        code = start()
+        if code == 0:
+            rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # clean up once, undisturbed
-        try:
-            node.destroy_node()
-            rclpy.try_shutdown()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process is ending: clean up once
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return code

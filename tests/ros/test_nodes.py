@@ -266,3 +266,19 @@ def test_skeleton_source_takes_a_camera_index_as_the_launch_passes_it(ros_env, t
     assert "InvalidParameterTypeException" not in output
     assert "cannot open camera 0" in output, output[-2000:]
     assert result.returncode == 2
+
+
+def test_a_second_ctrl_c_during_shutdown_is_not_a_crash(gtu_model, ros_env, tmp_path):
+    import signal
+
+    for attempt in range(3):
+        log = tmp_path / f"sigint{attempt}.log"
+        node = start_node(
+            "masksem_ros.recognizer_node", {"model_path": str(gtu_model)}, ros_env, log
+        )
+        assert wait_until(lambda log=log: "active" in log.read_text(), 30)
+        node.send_signal(signal.SIGINT)
+        time.sleep(0.01 * attempt)
+        node.send_signal(signal.SIGINT)
+        assert node.wait(timeout=20) == 0, log.read_text()[-2000:]
+        assert "Traceback" not in log.read_text()
