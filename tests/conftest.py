@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,8 @@ from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.model import SkeletonEncoder
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture
@@ -70,3 +73,9 @@ def tiny_overrides(demo_root, out_dir) -> list[str]:
 @pytest.fixture
 def tiny_config(demo_root, tmp_path):
     return load_experiment("demo", tiny_overrides(demo_root, tmp_path / "runs"))
+
+
+def run_script(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``training/<script>.py`` as a user would, in a fresh process."""
+    command = [sys.executable, str(REPO / "training" / f"{script}.py"), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)

@@ -21,7 +21,8 @@ from masksem_core.data.prepare import (
     prepare_demo_dataset,
     prepared_to_pyskl,
 )
-from masksem_core.data.sequence import SkeletonFileError
+from masksem_core.errors import DataError, MaskSemError
+from masksem_core.skeleton import LAYOUTS
 
 DATASETS = [*sorted(SPECS), "pyskl", "demo"]
 
@@ -73,6 +74,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="FILE.pkl",
         help="instead of preparing, export the prepared --src to a pyskl pickle",
     )
+    parser.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        help="pyskl: the skeleton layout of the keypoints (default: the layout with that many "
+        "joints; the README lists each layout's joint order)",
+    )
+    parser.add_argument(
+        "--joint-order",
+        metavar="NAMES",
+        help="pyskl: the keypoints' joint order as comma-separated layout joint names, mapped "
+        "to the layout's order (default: the pickle's 'joint_order', else the layout's order)",
+    )
+    parser.add_argument(
+        "--class-names",
+        type=Path,
+        metavar="FILE",
+        help="pyskl: a text file with one class name per line, label 0 first (default: the "
+        "pickle's 'label_names', else class_000, class_001, …)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.export_pyskl is None and (args.dataset is None or args.out is None):
@@ -80,6 +100,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.dataset not in (None, "demo") and args.src is None:
         parser.error(f"--src is required for --dataset {args.dataset}")
     return args
+
+
+def read_class_names(path: Path) -> list[str]:
+    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not names:
+        raise DataError(f"--class-names {path} holds no names (one per line)")
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.max_frames,
                 args.overwrite,
                 progress=not args.quiet,
+                layout=args.layout,
+                joint_order=args.joint_order.split(",") if args.joint_order else None,
+                class_names=read_class_names(args.class_names) if args.class_names else None,
             )
-    except (FileNotFoundError, FileExistsError, SkeletonFileError, ValueError) as err:
+    except (FileNotFoundError, FileExistsError, MaskSemError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(report.summary())

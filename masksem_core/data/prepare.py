@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -16,7 +16,8 @@ from masksem_core.data.demo import DEMO_CLASS_NAMES, demo_splits, generate_demo_
 from masksem_core.data.prepared import PreparedData, write_prepared
 from masksem_core.data.pyskl import read_pyskl, write_pyskl
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
-from masksem_core.skeleton import NTU25, layout_for_joint_count
+from masksem_core.errors import DataError
+from masksem_core.skeleton import NTU25, SkeletonLayout, get_layout, layout_for_joint_count
 
 
 @dataclass
@@ -87,11 +88,23 @@ def prepare_dataset(
     max_frames: int = 300,
     overwrite: bool = False,
     progress: bool = True,
+    layout: str | None = None,
+    joint_order: list[str] | None = None,
+    class_names: list[str] | None = None,
 ) -> PreparationReport:
-    """Read ``src`` in its original format and write the prepared format to ``out``."""
+    """Read ``src`` in its original format and write the prepared format to ``out``.
+
+    For a pyskl pickle, ``layout`` names its skeleton layout (default: by joint count),
+    ``joint_order`` the order of its joints by name (default: the pickle's 'joint_order', else
+    the layout's order) and ``class_names`` its classes (default: the pickle's 'label_names')."""
     src, out = Path(src), Path(out)
     if dataset == "pyskl":
-        return _prepare_pyskl(src, out, max_frames, overwrite)
+        return _prepare_pyskl(src, out, max_frames, overwrite, layout, joint_order, class_names)
+    if layout or joint_order or class_names:
+        raise DataError(
+            f"--layout, --joint-order and --class-names are for pyskl pickles; {dataset} "
+            "defines its own"
+        )
     spec = get_spec(dataset)
     if not src.exists():
         raise FileNotFoundError(f"--src {src} does not exist")
@@ -125,25 +138,63 @@ def prepare_dataset(
     return report
 
 
-def _prepare_pyskl(src: Path, out: Path, max_frames: int, overwrite: bool) -> PreparationReport:
+def reorder_joints(
+    sequences: list[SkeletonSequence], joint_order: list[str], layout: SkeletonLayout, src: Path
+) -> list[SkeletonSequence]:
+    """Map sequences whose joints come in ``joint_order`` (names) to ``layout``'s order."""
+    if sorted(joint_order) != sorted(layout.joint_names):
+        missing = sorted(set(layout.joint_names) - set(joint_order))
+        extra = sorted(set(joint_order) - set(layout.joint_names))
+        raise SkeletonFileError(
+            src,
+            f"joint_order does not name the {layout.num_joints} joints of layout {layout.name}"
+            f" (missing {missing[:3]}, unknown {extra[:3]}); the layout's names: "
+            f"{', '.join(layout.joint_names)}",
+        )
+    index = [joint_order.index(name) for name in layout.joint_names]
+    return [replace(s, data=s.data[:, :, index]) for s in sequences]
+
+
+def _prepare_pyskl(
+    src: Path,
+    out: Path,
+    max_frames: int,
+    overwrite: bool,
+    layout_name: str | None = None,
+    joint_order: list[str] | None = None,
+    class_names: list[str] | None = None,
+) -> PreparationReport:
+    """A pyskl pickle under the same preparation contract as every reader (cleaning, centring
+    on the layout's centre joint), in the layout's joint order, with its class names."""
     start = time.perf_counter()
-    sequences, named_splits = read_pyskl(src)
-    if not sequences:
-        raise SkeletonFileError(src, "the pickle holds no annotations")
-    layout = layout_for_joint_count(sequences[0].data.shape[2])
+    annotations = read_pyskl(src)
+    sequences = annotations.sequences
+    joints = sequences[0].data.shape[2]
+    if any(s.data.shape[2:] != sequences[0].data.shape[2:] for s in sequences):
+        raise SkeletonFileError(src, "annotations differ in joint count or channels")
+    layout = get_layout(layout_name) if layout_name else layout_for_joint_count(joints)
+    if layout.num_joints != joints:
+        raise SkeletonFileError(
+            src, f"keypoints have {joints} joints, layout {layout.name} has {layout.num_joints}"
+        )
+    order = joint_order or annotations.joint_order
+    if order is not None:
+        sequences = reorder_joints(sequences, order, layout, src)
+    names = class_names or annotations.label_names
     num_classes = max(s.label for s in sequences) + 1
+    if names is not None and len(names) < num_classes:
+        raise SkeletonFileError(src, f"{len(names)} class names for labels up to {num_classes - 1}")
     meta = {
         "dataset": "pyskl",
         "layout": layout.name,
         "source": str(src),
-        "class_names": [f"class_{i:03d}" for i in range(num_classes)],
+        "class_names": list(names) if names else [f"class_{i:03d}" for i in range(num_classes)],
     }
     position = {s.name: i for i, s in enumerate(sequences)}
 
     def splits(_samples: list[dict]) -> dict[str, list[int]]:
         return {
-            name: [position[n] for n in names if n in position]
-            for name, names in named_splits.items()
+            name: [position[n] for n in members] for name, members in annotations.splits.items()
         }
 
     write_prepared(
@@ -154,7 +205,7 @@ def _prepare_pyskl(src: Path, out: Path, max_frames: int, overwrite: bool) -> Pr
         max(s.data.shape[0] for s in sequences),
         layout.num_joints,
         max_frames=max_frames,
-        centre_joint=None,
+        centre_joint=layout.index(layout.centre_joint),
         overwrite=overwrite,
     )
     return PreparationReport("pyskl", out, files=1, seconds=time.perf_counter() - start)
@@ -195,5 +246,6 @@ def prepared_to_pyskl(prepared_dir: str | Path, out: str | Path) -> Path:
         name: [prepared.samples[i]["name"] for i in indices]
         for name, indices in prepared.splits.items()
     }
-    write_pyskl(out, sequences, splits)
+    layout = get_layout(prepared.meta["layout"])
+    write_pyskl(out, sequences, splits, prepared.class_names, list(layout.joint_names))
     return Path(out)

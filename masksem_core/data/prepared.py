@@ -21,8 +21,8 @@ from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import label_fraction_split_name, label_fraction_subset
 from masksem_core.data.windows import (
     WINDOW,
-    centre_sequence,
     evaluation_window,
+    prepare_sequence,
     random_rotation,
     resize_time,
     training_window,
@@ -75,8 +75,9 @@ class PreparedWriter:
                 f"{sequence.name}: shape {data.shape} does not fit records of "
                 f"{bodies} bodies × {joints} joints × {channels} channels"
             )
-        if self.centre_joint is not None:
-            data = centre_sequence(data, self.centre_joint)
+        data = prepare_sequence(data, self.centre_joint)
+        if data.shape[1] == 0:
+            raise DataError(f"{sequence.name}: no body in any frame")
         data = fit_frames(data, self.max_frames)
         record = np.zeros(self.record_shape, dtype=np.float32)
         record[:m, : data.shape[1]] = data

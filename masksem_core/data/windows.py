@@ -34,6 +34,15 @@ def centre_sequence(sequence: np.ndarray, centre_joint: int) -> np.ndarray:
     return np.where(mask, sequence - origin, 0.0).astype(np.float32)
 
 
+def prepare_sequence(sequence: np.ndarray, centre_joint: int | None) -> np.ndarray:
+    """The preparation contract every dataset goes through (pyskl pickles included): frames in
+    which no body is present are dropped (as the NTU reader drops them), then the sequence is
+    centred with ``centre_sequence``. (M, T, V, C) → (M, T', V, C)."""
+    present = np.abs(sequence).sum(axis=(0, 2, 3)) > 0
+    cleaned = sequence[:, present]
+    return cleaned if centre_joint is None else centre_sequence(cleaned, centre_joint)
+
+
 def crop_length(valid: int, ratio: float, min_length: int = MIN_LENGTH) -> int:
     """min(max(floor(valid·ratio), min_length), valid) frames, at least 1."""
     return max(1, min(max(math.floor(valid * ratio), min_length), valid))

@@ -100,6 +100,21 @@ def export_checkpoint(
     return report
 
 
+def limitations(prepared: PreparedData, train_size: int) -> str:
+    """What the training data implies for use, from the prepared dataset's own metadata."""
+    meta = prepared.meta
+    bodies = prepared.data.shape[1]
+    text = (
+        f"Trained on {train_size} {meta['layout']} sequences of `{meta['dataset']}`"
+        + (" (synthetic demo data: not for real use)" if meta.get("synthetic") else "")
+        + f", at most {bodies} bod{'y' if bodies == 1 else 'ies'} per sample. Expect lower "
+        "accuracy on skeletons from another sensor or pose estimator (e.g. MediaPipe: other "
+        "joint definitions and noise) and on people, actions or viewpoints unlike the "
+        "training data's. Use the recognizer's score threshold to abstain."
+    )
+    return text
+
+
 def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> Path:
     """A Markdown model card beside the ONNX file: data, split, config, accuracy, checks."""
     import json
@@ -162,9 +177,7 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         "",
         "## Limitations",
         "",
-        "Trained on a small single-person Kinect v2 dataset: expect lower accuracy on "
-        "MediaPipe skeletons (different joint definitions and noise) and on people or "
-        "viewpoints unlike GTU's. Use the score threshold of the recognizer to abstain.",
+        limitations(prepared, sizes[config.data.train_split]),
         "",
     ]
     out = Path(out)

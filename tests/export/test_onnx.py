@@ -146,3 +146,27 @@ def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     assert "xsub_train" in card and "wave right hand" in card
     with pytest.raises(Exception, match="export needs a classifier"):
         export_checkpoint(checkpoint, Path(tiny_config.output_dir) / "x.onnx")
+
+
+def test_class_names_of_a_users_pickle_reach_the_onnx_metadata(tmp_path):
+    from masksem_core.config import load_experiment
+    from masksem_core.data.demo import demo_splits, generate_demo_dataset
+    from masksem_core.data.prepare import prepare_dataset
+    from masksem_core.data.pyskl import write_pyskl
+    from masksem_core.engine.classify_run import run_classification
+    from masksem_core.engine.distributed import setup_distributed
+    from tests.conftest import tiny_overrides
+
+    sequences = generate_demo_dataset(2, seed=3)
+    samples = [{"subject": s.subject} for s in sequences]
+    splits = {k: [sequences[i].name for i in v] for k, v in demo_splits(samples).items()}
+    names = [f"gesture {i}" for i in range(10)]
+    write_pyskl(tmp_path / "mine.pkl", sequences, splits, label_names=names)
+    prepared = prepare_dataset("pyskl", tmp_path / "mine.pkl", tmp_path / "data", progress=False)
+    config = load_experiment(
+        "demo",
+        [*tiny_overrides(prepared.out_dir, tmp_path / "runs"), "data.dataset=pyskl"],
+    )
+    run_classification(config, setup_distributed("cpu"), "linear", random_encoder=True)
+    report = export_checkpoint(tmp_path / "runs" / "linear" / "last.pt", tmp_path / "m.onnx")
+    assert ActionSession(report["onnx"]).class_names == tuple(names)
