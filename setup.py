@@ -17,6 +17,8 @@ EXTRAS = {
         "ros-geometry-msgs",
         "ros-sensor-msgs",
         "ros-rcl-interfaces",
+        "ros-diagnostic-msgs",
+        "ros-lifecycle-msgs",
         "ros-ament-index-python",
         "ros-rmw-fastrtps-cpp",
     ],
