@@ -177,6 +177,14 @@ def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
         "pretrain.epochs=1",
     ]
     for switch in (
+        "pretraining.masking=random",
+        "pretraining.masking=motion",
+        "pretraining.target=velocity",
+        "pretraining.reference=batch",
+        "pretraining.cam=binary_parts",
+        "pretraining.prediction=shared",
+        "pretraining.loss_weighting=pi_mean_one",
+        "pretraining.normalise_cam_by_max=false",
         "pretraining.standardise_targets=false",
         "pretraining.prediction=separate",
         "pretraining.semantic_from_epoch=1",
@@ -201,3 +209,24 @@ def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
         [*base, "--init", str(tmp_path / "none.pt")], capture_output=True, text=True, timeout=300
     )
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+    typo = subprocess.run([*base, "pretraining.maskin=random"], capture_output=True, text=True)
+    assert typo.returncode == 2
+    assert "unknown key pretraining.maskin; known keys of pretraining: preset, mask_ratio, " in (
+        typo.stderr
+    )
+
+
+def test_help_explains_every_preset_and_switch():
+    from masksem_core.pretraining import PRESETS, MaskSemConfig
+
+    result = subprocess.run(
+        [sys.executable, str(REPO / "training" / "pretrain.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    for preset in PRESETS:
+        assert f"  {preset} " in result.stdout, preset
+    for name in MaskSemConfig.__dataclass_fields__:
+        assert f"pretraining.{name} = " in result.stdout, name
