@@ -72,17 +72,8 @@ def test_joint_order_by_name_recovers_the_layout_order(demo_sequences, tmp_path)
     np.testing.assert_array_equal(np.asarray(a.data), np.asarray(b.data))
     # the same mapping from the command line, for a pickle without names
     raw_pickle(tmp_path / "bare.pkl", demo_sequences, permutation)
-    result = run_script(
-        "prepare_data",
-        "--dataset",
-        "pyskl",
-        "--src",
-        tmp_path / "bare.pkl",
-        "--out",
-        tmp_path / "c",
-        "--joint-order",
-        ",".join(names),
-        "--quiet",
+    result = prepare_pickle(
+        tmp_path / "bare.pkl", tmp_path / "c", "--joint-order", ",".join(names), "--quiet"
     )
     assert result.returncode == 0, result.stderr
     np.testing.assert_array_equal(np.asarray(PreparedData(tmp_path / "c").data), np.asarray(b.data))
@@ -94,20 +85,18 @@ def test_class_names_from_the_pickle_or_a_file(demo_sequences, tmp_path):
     assert PreparedData(report.out_dir).class_names == list(DEMO_CLASS_NAMES)
     raw_pickle(tmp_path / "bare.pkl", demo_sequences)
     (tmp_path / "names.txt").write_text("\n".join(f"action {i}" for i in range(10)) + "\n")
-    result = run_script(
-        "prepare_data",
-        "--dataset",
-        "pyskl",
-        "--src",
-        tmp_path / "bare.pkl",
-        "--out",
-        tmp_path / "f",
-        "--class-names",
-        tmp_path / "names.txt",
-        "--quiet",
+    result = prepare_pickle(
+        tmp_path / "bare.pkl", tmp_path / "f", "--class-names", tmp_path / "names.txt", "--quiet"
     )
     assert result.returncode == 0, result.stderr
     assert PreparedData(tmp_path / "f").class_names[3] == "action 3"
+
+
+def prepare_pickle(src, out, *options):
+    """prepare_data.py --dataset pyskl, as a user runs it."""
+    return run_script(
+        "prepare_data", "--dataset", "pyskl", "--src", src, "--out", out, "--quiet", *options
+    )
 
 
 def bad(sequence, **changes) -> dict:
@@ -157,9 +146,7 @@ def test_bad_annotations_exit_2_naming_the_sample(demo_sequences, tmp_path, case
         content["annotations"] = [a for a in annotations if a["label"] != 1]
     (tmp_path / "bad.pkl").write_bytes(pickle.dumps(content))
     out = tmp_path / "out"
-    result = run_script(
-        "prepare_data", "--dataset", "pyskl", "--src", tmp_path / "bad.pkl", "--out", out
-    )
+    result = prepare_pickle(tmp_path / "bad.pkl", out)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
@@ -179,15 +166,7 @@ def test_a_pickle_that_runs_code_is_refused_and_nothing_runs(tmp_path):
     marker = tmp_path / "it_ran"
     content = {"split": {"train": ["a"]}, "annotations": [Payload(marker)]}
     (tmp_path / "evil.pkl").write_bytes(pickle.dumps(content))
-    result = run_script(
-        "prepare_data",
-        "--dataset",
-        "pyskl",
-        "--src",
-        tmp_path / "evil.pkl",
-        "--out",
-        tmp_path / "o",
-    )
+    result = prepare_pickle(tmp_path / "evil.pkl", tmp_path / "o")
     assert result.returncode == 2
     assert "refers to posix.system" in result.stderr
     assert not marker.exists() and not (tmp_path / "o").exists()
