@@ -1,6 +1,10 @@
-"""Pre-LN transformer blocks (paper eqs. 4 and 11) with SDPA attention and stochastic depth."""
+"""Pre-LN transformer blocks (paper eqs. 4 and 11): attention kernels chosen by device and
+dtype, stochastic depth."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -27,23 +31,99 @@ class DropPath(nn.Module):
         return f"p={self.p}"
 
 
+ATTENTION_PATHS = ("auto", "sdpa", "matmul", "onnxruntime")
+
+
+def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √d) v with plain batched matmuls: (N, H, L, d) → (N, H, L, d)."""
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (N, H, L, L)
+    return scores.softmax(dim=-1) @ v
+
+
+def preferred_attention_path(q: torch.Tensor) -> str:
+    """The faster of PyTorch's SDPA kernel and plain matmuls for ``q`` (N, H, L, d).
+
+    Measured on CPU with ``bench/attention.py`` (Zen 4, AVX-512 bf16): SDPA's flash kernel wins in
+    fp32 at every length that matters (≥ 2× at 750 tokens) and for long no-grad bf16 sequences,
+    but its bf16 backward is 1.7–6× slower than matmuls at the 75–500 tokens of pretraining and
+    fine-tuning; on CUDA SDPA's fused kernels win everywhere.
+    """
+    if q.device.type != "cpu" or q.dtype == torch.float32:
+        return "sdpa"
+    if torch.is_grad_enabled() and q.requires_grad:
+        return "matmul"
+    return "matmul" if q.shape[-2] <= 256 else "sdpa"
+
+
+class _OnnxRuntimeAttention(torch.autograd.Function):
+    """Exports as ONNX Runtime's fused ``com.microsoft.MultiHeadAttention`` (q, k, v of shape
+    (N, L, D)); computes the same attention in PyTorch while tracing."""
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int):
+        return split_head_attention(q, k, v, heads, "sdpa")
+
+    @staticmethod
+    def symbolic(g, q, k, v, heads: int):
+        out = g.op("com.microsoft::MultiHeadAttention", q, k, v, num_heads_i=heads)
+        out.setType(q.type())
+        return out
+
+
+def split_head_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, path: str = "auto"
+) -> torch.Tensor:
+    """Multi-head attention of (N, L, D) projections over ``heads`` heads → (N, L, D).
+
+    ``path``: ``auto`` (:func:`preferred_attention_path`), ``sdpa``, ``matmul``, or
+    ``onnxruntime`` (ONNX export to ORT's fused kernel; SDPA when run in PyTorch).
+    """
+    if path == "onnxruntime":
+        return _OnnxRuntimeAttention.apply(q, k, v, heads)
+    n, length, dim = q.shape
+    q, k, v = (t.reshape(n, length, heads, dim // heads).transpose(1, 2) for t in (q, k, v))
+    if path == "auto":
+        path = preferred_attention_path(q)
+    if path == "sdpa":
+        out = F.scaled_dot_product_attention(q, k, v)
+    elif path == "matmul":
+        out = matmul_attention(q, k, v)
+    else:
+        raise ValueError(f"unknown attention path {path!r}; choose one of {ATTENTION_PATHS}")
+    return out.transpose(1, 2).reshape(n, length, dim)  # (N, H, L, d) → (N, L, D)
+
+
 class MultiHeadSelfAttention(nn.Module):
-    """MSA through ``torch.nn.functional.scaled_dot_product_attention``."""
+    """MSA with a fused q/k/v projection; ``path`` selects the attention kernel."""
 
     def __init__(self, dim: int, num_heads: int) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"embedding dim {dim} is not divisible by {num_heads} heads")
         self.num_heads = num_heads
+        self.path = "auto"
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, length, dim = x.shape  # (N, L, D)
-        qkv = self.qkv(x).reshape(n, length, 3, self.num_heads, dim // self.num_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (N, H, L, D/H)
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(n, length, dim))
+        q, k, v = self.qkv(x).chunk(3, dim=-1)  # each (N, L, D)
+        return self.proj(split_head_attention(q, k, v, self.num_heads, self.path))
+
+
+@contextmanager
+def attention_path(module: nn.Module, path: str) -> Iterator[None]:
+    """Run every attention layer of ``module`` through ``path`` inside the block."""
+    if path not in ATTENTION_PATHS:
+        raise ValueError(f"unknown attention path {path!r}; choose one of {ATTENTION_PATHS}")
+    layers = [m for m in module.modules() if isinstance(m, MultiHeadSelfAttention)]
+    previous = [m.path for m in layers]
+    for layer in layers:
+        layer.path = path
+    try:
+        yield
+    finally:
+        for layer, old in zip(layers, previous, strict=True):
+            layer.path = old
 
 
 class TransformerBlock(nn.Module):
