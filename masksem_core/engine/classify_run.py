@@ -49,6 +49,7 @@ from masksem_core.engine.run_layout import (
 )
 from masksem_core.engine.schedule import (
     apply_lr_scales,
+    build_adamw,
     parameter_groups,
     warmup_cosine_scheduler,
 )
@@ -211,7 +212,7 @@ def run_classification(
             cfg.layer_decay,
             depth=len(model.encoder.transformer.blocks),
         )
-        optimizer = torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+        optimizer = build_adamw(groups, cfg.lr, tuple(cfg.betas))
         apply_lr_scales(optimizer)
     scheduler = warmup_cosine_scheduler(
         optimizer, cfg.warmup_epochs * steps, cfg.epochs * steps, cfg.lr, cfg.min_lr

@@ -22,7 +22,7 @@ from masksem_core.engine.loops import (
     wrap_for_training,
 )
 from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
-from masksem_core.engine.schedule import parameter_groups, warmup_cosine_scheduler
+from masksem_core.engine.schedule import build_adamw, parameter_groups, warmup_cosine_scheduler
 from masksem_core.engine.trainer import Optimisation, Task, fit
 from masksem_core.pretraining import average_motion_reference
 
@@ -78,10 +78,8 @@ def run_pretraining(
     )
     steps_per_epoch = len(loader)
     total_steps = train_cfg.epochs * steps_per_epoch
-    optimizer = torch.optim.AdamW(
-        parameter_groups(model, train_cfg.weight_decay),
-        lr=train_cfg.lr,
-        betas=tuple(train_cfg.betas),
+    optimizer = build_adamw(
+        parameter_groups(model, train_cfg.weight_decay), train_cfg.lr, tuple(train_cfg.betas)
     )
     scheduler = warmup_cosine_scheduler(
         optimizer,

@@ -1,4 +1,4 @@
-"""Optimiser parameter groups and the per-iteration warm-up + cosine learning-rate schedule."""
+"""The AdamW optimiser, its parameter groups and the per-iteration warm-up + cosine schedule."""
 
 from __future__ import annotations
 
@@ -60,6 +60,15 @@ def parameter_groups(
         )
         group["params"].append(param)
     return list(groups.values())
+
+
+def build_adamw(groups: list[dict], lr: float, betas: tuple[float, float]) -> torch.optim.AdamW:
+    """AdamW over ``groups``, with PyTorch's fused kernel (one multi-tensor update on CPU and
+    CUDA instead of a Python loop over parameters; same update to float tolerance) wherever
+    every parameter is a floating-point tensor on a device it supports."""
+    params = [p for group in groups for p in group["params"]]
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params)
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused or None)
 
 
 def apply_lr_scales(optimizer: torch.optim.Optimizer) -> None:

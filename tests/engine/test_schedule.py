@@ -3,6 +3,7 @@ import torch
 
 from masksem_core.engine.schedule import (
     apply_lr_scales,
+    build_adamw,
     encoder_layer_id,
     parameter_groups,
     warmup_cosine_factor,
@@ -42,3 +43,27 @@ def test_layer_wise_lr_decay():
     assert lrs[id(enc.joint_embedding.proj.weight)] == 0.125
     assert lrs[id(enc.transformer.blocks[0].mlp[0].weight)] == 0.25
     assert lrs[id(enc.transformer.norm.weight)] == 1.0
+
+
+def test_fused_adamw_matches_the_per_parameter_loop():
+    """The same gradients (weight decay, bias correction, per-group settings) give the same
+    parameters after several steps as PyTorch's reference per-parameter AdamW."""
+    torch.manual_seed(0)
+    enc = tiny_encoder()
+    twin = tiny_encoder()
+    twin.load_state_dict(enc.state_dict())
+    initial = [p.detach().clone() for p in enc.parameters()]
+    fused = build_adamw(parameter_groups(enc, 0.05), 1e-2, (0.9, 0.95))
+    loop = torch.optim.AdamW(
+        parameter_groups(twin, 0.05), lr=1e-2, betas=(0.9, 0.95), foreach=False
+    )
+    assert fused.param_groups[0]["fused"]
+    for _ in range(5):
+        for a, b in zip(enc.parameters(), twin.parameters(), strict=True):
+            a.grad = torch.randn_like(a)
+            b.grad = a.grad.clone()
+        fused.step()
+        loop.step()
+    for a, b in zip(enc.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+    assert all((a - b).abs().max() > 1e-3 for a, b in zip(enc.parameters(), initial, strict=True))
