@@ -14,8 +14,22 @@ from torch import nn
 
 @torch.no_grad()
 def offline_dense_features(offline_encoder: nn.Module, sequences: torch.Tensor) -> torch.Tensor:
-    """H_e = θ(E_e) on the full unmasked input (eq. 4): (N, T, V, C) → (N, Te, V, D)."""
-    return offline_encoder(sequences)
+    """H_e = θ(E_e) on the full unmasked input (eq. 4): (N, T, V, C) → (N, Te, V, D).
+
+    Empty (all-zero) sequences, the absent second body of a one-person NTU/PKU sample, all have
+    the same features, so θ encodes one of them and shares the result: exact, and it removes
+    most of θ's cost on those bodies (about 40 % of NTU-60's sequences).
+    """
+    empty = sequences.flatten(1).eq(0).all(dim=1)  # (N,)
+    if int(empty.sum()) <= 1:
+        return offline_encoder(sequences)
+    encoded = ~empty
+    first_empty = int(empty.nonzero()[0])
+    encoded[first_empty] = True
+    features = offline_encoder(sequences[encoded])  # (N', Te, V, D)
+    row = encoded.long().cumsum(0) - 1  # (N,) row of each encoded sequence in ``features``
+    row[empty] = row[first_empty]
+    return features[row]
 
 
 def similarity_gradient(dense: torch.Tensor, reference_dense: torch.Tensor) -> torch.Tensor:

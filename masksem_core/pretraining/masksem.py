@@ -127,9 +127,18 @@ class MaskSem(nn.Module):
         return cfg.masking, cfg.target, cfg.loss_weighting
 
     # -- masking -------------------------------------------------------------------------------
-    @torch.no_grad()
     def masking_log_distribution(self, x: torch.Tensor) -> torch.Tensor:
-        """log π over every body's tokens: (B, M, T, V, C) → (B·M, L)."""
+        """log π over every body's tokens: (B, M, T, V, C) → (B·M, L).
+
+        Computed in inference mode (no autograd state, no version counters: θ's full forward
+        is the MaskSem step's largest extra cost); the result is copied out as a normal tensor
+        because π later weights the loss (eq. 14).
+        """
+        with torch.inference_mode():
+            log_pi = self._masking_log_distribution(x)
+        return log_pi.clone()
+
+    def _masking_log_distribution(self, x: torch.Tensor) -> torch.Tensor:
         cfg, enc = self.config, self.encoder
         masking = self.stage_objective()[0]
         sequences = x.flatten(0, 1)  # (N, T, V, C)
@@ -140,9 +149,9 @@ class MaskSem(nn.Module):
             return motion_aware_log_distribution(
                 sequences, enc.segment_length, cfg.motion_tau, cfg.motion_score
             )
-        dense = offline_dense_features(self.offline_encoder, sequences)  # (N, Te, V, D)
         reference = self._reference_for(x).to(sequences.dtype)[None]  # (1, T, V, C)
-        reference_dense = offline_dense_features(self.offline_encoder, reference)
+        both = offline_dense_features(self.offline_encoder, torch.cat([sequences, reference]))
+        dense, reference_dense = both[:-1], both[-1:]  # (N, Te, V, D), (1, Te, V, D)
         scores = grad_cam_scores(dense, grad_cam_channel_weights(dense, reference_dense))
         if cfg.cam == "paper":
             eta = adjacency_smoothing(scores, self.adjacency)

@@ -40,6 +40,19 @@ def test_closed_form_grad_cam_equals_autograd_on_a_small_model():
     assert not dense.requires_grad  # the offline features never build a graph
 
 
+def test_absent_bodies_are_encoded_once_with_identical_features():
+    enc = tiny_encoder(25).eval()
+    x = torch.randn(5, 16, 25, 3)
+    x[[0, 2, 3]] = 0.0  # three absent second bodies among five sequences
+    batches = []
+    enc.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
+    dense = offline_dense_features(enc, x)
+    assert batches == [3]  # the two real sequences and one empty one
+    with torch.no_grad():
+        one_by_one = torch.cat([enc(x[i : i + 1]) for i in range(5)])
+    torch.testing.assert_close(dense, one_by_one, atol=1e-6, rtol=1e-5)
+
+
 def test_similarity_gradient_by_hand_on_two_tokens():
     # one sequence, Te·V = 2 tokens, D = 2: z = mean = (1, 0); z̄ = (1, 1)
     dense = torch.tensor([[[[2.0, 0.0], [0.0, 0.0]]]])  # (1, Te=1, V=2, D=2)
