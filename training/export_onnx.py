@@ -51,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         "its agreement with fp32 on the real windows",
     )
     parser.add_argument(
+        "--attention",
+        choices=("standard", "fused"),
+        default="standard",
+        help="standard: attention as plain ONNX MatMul/Softmax, readable by any ONNX runtime; "
+        "fused: ONNX Runtime's MultiHeadAttention kernel (CPU and CUDA providers), faster on "
+        "CPU (bench/inference.py) but ONNX Runtime only",
+    )
+    parser.add_argument(
         "--model-card", action="store_true", help="also write a Markdown model card FILE.md"
     )
     args = parser.parse_args(argv)
@@ -58,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         report = export_checkpoint(
-            args.checkpoint, args.out, args.data, args.split, args.parity_windows, args.int8
+            args.checkpoint,
+            args.out,
+            args.data,
+            args.split,
+            args.parity_windows,
+            args.int8,
+            args.attention,
         )
         if args.model_card:
             card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))

@@ -60,8 +60,10 @@ def export_checkpoint(
     split: str | None = None,
     parity_windows: int = 16,
     int8: bool = False,
+    attention: str = "standard",
 ) -> dict:
-    """Export, then check parity on random and real windows; optionally add an int8 variant."""
+    """Export, then check parity on random and real windows; optionally add an int8 variant.
+    ``attention`` as in :func:`export_classifier`."""
     model, state = classifier_from_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
     info = ModelInfo(
@@ -73,14 +75,18 @@ def export_checkpoint(
         experiment=config.experiment,
         source_checkpoint=Path(checkpoint).name,
     )
-    out = export_classifier(model, out, info)
+    out = export_classifier(model, out, info, attention=attention)
     session = ActionSession(out)
     enc = model.encoder
     rng = np.random.default_rng(0)
     random = (rng.normal(size=(4, 2, enc.window, enc.num_joints, enc.in_channels)) * 0.3).astype(
         np.float32
     )
-    report = {"onnx": str(out), "random": check_parity(model, session, random)}
+    report = {
+        "onnx": str(out),
+        "attention": attention,
+        "random": check_parity(model, session, random),
+    }
     windows, labels = real_windows(
         data_root or config.data.root, split or config.data.test_split, parity_windows
     )
@@ -153,7 +159,12 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"on {summary.get('test_samples', '?')} windows.",
         f"- **Export checks**: parity with PyTorch on {report['real']['windows']} real test "
         f"windows, max |Δlogit| {report['real']['max_abs_diff']:.1e}, same argmax "
-        f"{report['real']['same_argmax']}; {report['parameters']:,} parameters.",
+        f"{report['real']['same_argmax']}; {report['parameters']:,} parameters; attention: "
+        + (
+            "fused (ONNX Runtime's MultiHeadAttention, ONNX Runtime only)."
+            if report.get("attention") == "fused"
+            else "standard ONNX MatMul/Softmax."
+        ),
     ]
     if "int8" in report:
         lines.append(

@@ -12,6 +12,7 @@ import torch
 from masksem_core.atomic import atomic_path
 from masksem_core.errors import MaskSemError
 from masksem_core.model import ActionClassifier
+from masksem_core.model.transformer import attention_path
 from masksem_core.runtime.model_info import ModelInfo
 
 OPSET = 18
@@ -21,16 +22,35 @@ class ParityError(MaskSemError, RuntimeError):
     """The exported graph does not reproduce PyTorch within tolerance."""
 
 
+ATTENTION_EXPORTS = {"standard": "matmul", "fused": "onnxruntime"}
+
+
 def export_classifier(
-    model: ActionClassifier, out: str | Path, info: ModelInfo, bodies: int = 1, opset: int = OPSET
+    model: ActionClassifier,
+    out: str | Path,
+    info: ModelInfo,
+    bodies: int = 1,
+    opset: int = OPSET,
+    attention: str = "standard",
 ) -> Path:
     """Write ``model`` as ONNX: input ``skeleton`` (B, M, T, V, C), output ``logits`` (B, K);
-    B and M dynamic; ``info`` becomes the file's metadata props."""
+    B and M dynamic; ``info`` becomes the file's metadata props.
+
+    ``attention``: ``standard`` writes attention as plain ONNX MatMul/Softmax (any runtime);
+    ``fused`` as ONNX Runtime's ``com.microsoft.MultiHeadAttention`` kernel (CPU and CUDA
+    providers), faster on CPU but readable only by ONNX Runtime.
+    """
+    if attention not in ATTENTION_EXPORTS:
+        raise ValueError(f"attention must be one of {sorted(ATTENTION_EXPORTS)}, got {attention!r}")
     out = Path(out)
     model = model.eval().float()
     enc = model.encoder
     example = torch.zeros(2, bodies, enc.window, enc.num_joints, enc.in_channels)
-    with atomic_path(out) as tmp, warnings.catch_warnings():
+    with (
+        atomic_path(out) as tmp,
+        warnings.catch_warnings(),
+        attention_path(model, ATTENTION_EXPORTS[attention]),
+    ):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
@@ -40,6 +60,7 @@ def export_classifier(
             output_names=["logits"],
             dynamic_axes={"skeleton": {0: "batch", 1: "bodies"}, "logits": {0: "batch"}},
             opset_version=opset,
+            custom_opsets={"com.microsoft": 1} if attention == "fused" else None,
             dynamo=False,
         )
         graph = onnx.load(str(tmp))

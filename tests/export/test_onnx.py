@@ -31,10 +31,11 @@ def tiny_classifier(head=LinearProbeHead):
     return ActionClassifier(enc, head(enc.dim, 3)).eval()
 
 
+@pytest.mark.parametrize("attention", ["standard", "fused"])
 @pytest.mark.parametrize("head", [LinearProbeHead, FineTuneHead])
-def test_random_weights_parity_with_dynamic_batch_and_bodies(tmp_path, head):
+def test_random_weights_parity_with_dynamic_batch_and_bodies(tmp_path, head, attention):
     model = tiny_classifier(head)
-    path = export_classifier(model, tmp_path / "m.onnx", META)
+    path = export_classifier(model, tmp_path / "m.onnx", META, attention=attention)
     session = ActionSession(path)
     assert session.provider == "CPUExecutionProvider"
     for batch, bodies in ((1, 1), (3, 2)):
@@ -47,6 +48,15 @@ def test_random_weights_parity_with_dynamic_batch_and_bodies(tmp_path, head):
     assert json.loads(meta["class_names"]) == ["a", "b", "c"] and meta["window"] == "16"
     dims = graph.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param and dims[1].dim_param  # B and M dynamic
+    fused = [n for n in graph.graph.node if n.op_type == "MultiHeadAttention"]
+    assert len(fused) == (len(model.encoder.transformer.blocks) if attention == "fused" else 0)
+    assert all(n.domain == "com.microsoft" for n in fused)
+    assert all(m.path == "auto" for m in model.modules() if hasattr(m, "path"))
+
+
+def test_unknown_attention_export_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="attention must be one of"):
+        export_classifier(tiny_classifier(), tmp_path / "m.onnx", META, attention="flash")
 
 
 def test_parity_failure_is_loud(tmp_path):
@@ -133,8 +143,13 @@ def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     run_classification(tiny_config, context, "linear", init=str(checkpoint))
     linear = Path(tiny_config.output_dir) / "linear" / "last.pt"
     report = export_checkpoint(
-        linear, Path(tiny_config.output_dir) / "m.onnx", int8=True, parity_windows=8
+        linear,
+        Path(tiny_config.output_dir) / "m.onnx",
+        int8=True,
+        parity_windows=8,
+        attention="fused",
     )
+    assert report["attention"] == "fused"
     assert report["real"]["max_abs_diff"] <= 1e-4 and report["real"]["same_argmax"]
     assert report["real"]["windows"] == 8
     assert 0.0 <= report["int8"]["agreement_with_fp32"] <= 1.0
@@ -144,6 +159,7 @@ def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     summary = json.loads(linear.with_name("summary.json").read_text())
     assert f"top-1 {summary['last_epoch']['top1']:.2f} %" in card
     assert "xsub_train" in card and "wave right hand" in card
+    assert "attention: fused" in card
     with pytest.raises(Exception, match="export needs a classifier"):
         export_checkpoint(checkpoint, Path(tiny_config.output_dir) / "x.onnx")
 
