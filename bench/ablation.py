@@ -323,7 +323,7 @@ def seed_top1(rows: list[dict], variant: str) -> dict[int, float]:
 
 
 def write_report(results: list[dict], docs: Path) -> Path:
-    from inference import cpu_name  # bench/ is the script's folder
+    from machine import cpu_name  # bench/ is the script's folder
 
     lines = [
         "# Does the pretraining learn? Small-scale study on NW-UCLA",
