@@ -1,25 +1,41 @@
-"""Inference latency of the classifier: PyTorch eager vs ONNX Runtime fp32 vs reduced precision.
+"""Inference latency of the classifier: PyTorch and ONNX Runtime variants against PyTorch fp32.
 
-Prints, for batch 1/2/8 and 1/2 bodies, p50/p90/p99 latency per call, windows/s and the ratio
-to PyTorch fp32 measured in the same run, then each variant's agreement with fp32 on real
-windows (GTU, ../shared/data/gtu) and the model sizes.
+Prints, for each batch × bodies cell, p50/p90/p99 latency per call, windows/s and the ratio to
+PyTorch fp32 measured in the same run; then each variant's agreement with PyTorch fp32 on real
+GTU windows (../shared/data/gtu: argmax agreement and max |Δlogit|) and the file sizes.
 
-  python bench/inference.py                       # default 8×256 model, random weights
-  python bench/inference.py --checkpoint runs/gtu/linear/last.pt
+The default model is the paper-size 8×256 encoder (seeded random weights) with a linear head
+fitted on its frozen features of real GTU windows, so that the agreement check compares
+decisions with real margins; ``--checkpoint`` takes a trained classifier instead. Static int8 is
+calibrated on GTU windows disjoint from those of the agreement check.
+
+  python bench/inference.py                      # the table
+  python bench/inference.py --json               # one JSON object per row
+  python bench/inference.py --checkpoint runs/gtu_deploy/finetune/last.pt
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import os
-import platform
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from machine import describe  # bench/ is the script's folder
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from masksem_core.data.gtu import read_gtu
 from masksem_core.export.export_checkpoint import classifier_from_checkpoint
@@ -38,7 +54,7 @@ def percentiles(times: list[float]) -> tuple[float, float, float]:
     return float(p50), float(p90), float(p99)
 
 
-def measure(run, x, iterations: int, warmup: int = 3) -> list[float]:
+def measure(run: Callable, x: np.ndarray, iterations: int, warmup: int = 3) -> list[float]:
     for _ in range(warmup):
         run(x)
     times = []
@@ -49,108 +65,181 @@ def measure(run, x, iterations: int, warmup: int = 3) -> list[float]:
     return times
 
 
-def real_windows(count: int) -> np.ndarray:
+def gtu_windows() -> tuple[np.ndarray, np.ndarray]:
+    """Every GTU sequence as a (1, 120, 25, 3) inference window, in a seeded random order."""
     files = sorted(GTU.glob("*/movement*.txt"))
     if not files:
-        raise SystemExit(f"no GTU data in {GTU} for the agreement check")
-    picks = np.linspace(0, len(files) - 1, count).astype(int)
-    return np.stack([inference_window(read_gtu(files[i]).data, "ntu25") for i in picks])
+        raise SystemExit(f"no GTU data in {GTU}: the agreement check needs real windows")
+    order = np.random.default_rng(0).permutation(len(files))
+    sequences = [read_gtu(files[i]) for i in order]
+    windows = np.stack([inference_window(s.data, "ntu25") for s in sequences])
+    return windows.astype(np.float32), np.array([s.label for s in sequences])
 
 
-def cpu_name() -> str:
-    for line in (
-        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    ):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+def paper_size_classifier(windows: np.ndarray, labels: np.ndarray) -> ActionClassifier:
+    """8×256 encoder (seed 0) + linear head fitted on its frozen features of ``windows``
+    (256 GTU windows)."""
+    torch.manual_seed(0)
+    model = ActionClassifier(SkeletonEncoder(25), LinearProbeHead(256, 14))
+    with torch.no_grad():
+        features = torch.cat(
+            [
+                model.head.pool(model.features(torch.from_numpy(w)))
+                for w in np.array_split(windows, 8)
+            ]
+        )
+    optimizer = torch.optim.Adam(model.head.parameters(), lr=1e-2)
+    target = torch.from_numpy(labels)
+    model.head.train()
+    for _ in range(300):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model.head.classify(features), target).backward()
+        optimizer.step()
+    return model.eval()
+
+
+class Calibration(CalibrationDataReader):
+    def __init__(self, windows: np.ndarray) -> None:
+        self.windows = iter(windows)
+
+    def get_next(self) -> dict | None:
+        window = next(self.windows, None)
+        return None if window is None else {"skeleton": window[None]}
+
+
+def quantise_static_int8(src: Path, out: Path, calibration: np.ndarray) -> Path:
+    """Static int8 QDQ (u8 activations, per-channel s8 weights, min-max calibration) of every
+    MatMul, the attention products included; MatMul outputs stay fp32 so Softmax does too."""
+    prepared = out.with_suffix(".pre.onnx")
+    quant_pre_process(str(src), str(prepared))
+    quantize_static(
+        str(prepared),
+        str(out),
+        Calibration(calibration),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul", "Gemm"],
+        extra_options={"OpTypesToExcludeOutputQuantization": ["MatMul", "Gemm"]},
+    )
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--checkpoint",
-        type=Path,
-        help="classifier checkpoint (default: the "
-        "paper-size 8×256 encoder with random weights, 14 classes)",
-    )
+    parser.add_argument("--checkpoint", type=Path, help="trained classifier checkpoint")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--iterations", type=int, default=30, help="timed calls per cell")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 8])
     parser.add_argument("--bodies", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--json", action="store_true", help="print one JSON object per row")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    windows, labels = gtu_windows()
+    calibration, check, fit = windows[:32], windows[32:192], windows[192:448]
     if args.checkpoint:
         model, _ = classifier_from_checkpoint(args.checkpoint)
     else:
-        torch.manual_seed(0)
-        model = ActionClassifier(SkeletonEncoder(25), LinearProbeHead(256, 14)).eval()
+        model = paper_size_classifier(fit, labels[192:448])
     enc = model.encoder
+    model_name = f"{len(enc.transformer.blocks)}x{enc.dim}"
     tmp = Path(tempfile.mkdtemp())
     info = ModelInfo(
         tuple(str(i) for i in range(model.num_classes)), "ntu25", enc.window, enc.segment_length
     )
-    fp32_path = export_classifier(model, tmp / "model.onnx", info)
-    int8_path = quantise_dynamic_int8(fp32_path, tmp / "model.int8.onnx")
-    ort_fp32 = ActionSession(fp32_path, threads=args.threads)
-    ort_int8 = ActionSession(int8_path, threads=args.threads)
+    files = {}
+    for attention in ("standard", "fused"):
+        path = export_classifier(model, tmp / f"{attention}.onnx", info, attention=attention)
+        files[f"ort fp32 {attention}"] = path
+        files[f"ort int8 dynamic {attention}"] = quantise_dynamic_int8(
+            path, tmp / f"{attention}.int8.onnx"
+        )
+    files["ort int8 static standard"] = quantise_static_int8(
+        files["ort fp32 standard"], tmp / "standard.qdq.onnx", calibration
+    )
+    bf16_model = copy.deepcopy(model).to(torch.bfloat16).eval()
 
-    def torch_fp32(x):
+    def torch_fp32(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return model(torch.from_numpy(x)).numpy()
 
-    def torch_bf16(x):
+    def torch_bf16_autocast(x: np.ndarray) -> np.ndarray:
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
             return model(torch.from_numpy(x)).float().numpy()
 
-    variants = {
+    def torch_bf16_weights(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return bf16_model(torch.from_numpy(x).to(torch.bfloat16)).float().numpy()
+
+    variants: dict[str, Callable] = {
         "pytorch fp32": torch_fp32,
-        "pytorch bf16 autocast": torch_bf16,
-        "ort fp32 (opt all)": ort_fp32.logits,
-        "ort int8 dynamic": ort_int8.logits,
+        "pytorch bf16 autocast": torch_bf16_autocast,
+        "pytorch bf16 weights": torch_bf16_weights,
     }
-    print(
-        f"machine: {cpu_name()}, {os.cpu_count()} cores, threads={args.threads}, torch "
-        f"{torch.__version__}, encoder {len(enc.transformer.blocks)}×{enc.dim}, "
-        f"{enc.num_tokens} tokens per body, provider {ort_fp32.provider}"
-    )
-    print(
-        f"{'variant':<22} | {'B':>2} | {'M':>2} | {'p50 ms':>8} | {'p90 ms':>8} | "
-        f"{'p99 ms':>8} | {'windows/s':>9} | {'× fp32':>6}"
-    )
+    for name, path in files.items():
+        variants[name] = ActionSession(path, threads=args.threads).logits
+    reference = torch_fp32(check)
+    agreement = {}
+    for name, run in variants.items():
+        got = np.concatenate([run(w) for w in np.array_split(check, 8)])
+        agreement[name] = (
+            float((got.argmax(1) == reference.argmax(1)).mean()),
+            float(np.abs(got - reference).max()),
+        )
+    rows = []
     rng = np.random.default_rng(0)
     for batch in args.batches:
         for bodies in args.bodies:
-            x = (rng.normal(size=(batch, bodies, enc.window, enc.num_joints, 3)) * 0.3).astype(
-                np.float32
-            )
+            x = windows[rng.integers(0, len(windows), batch)]  # (B, 1, T, V, C)
+            x = np.concatenate([x] * bodies, axis=1) if bodies > 1 else x
             iterations = max(5, args.iterations // max(1, batch * bodies // 2))
-            baseline = None
             for name, run in variants.items():
                 p50, p90, p99 = percentiles(measure(run, x, iterations))
-                baseline = baseline or p50
-                print(
-                    f"{name:<22} | {batch:>2} | {bodies:>2} | {p50:>8.1f} | {p90:>8.1f} | "
-                    f"{p99:>8.1f} | {batch * 1000 / p50:>9.1f} | {baseline / p50:>6.2f}"
+                rows.append(
+                    {
+                        "model": model_name,
+                        "variant": name,
+                        "batch": batch,
+                        "bodies": bodies,
+                        "threads": args.threads,
+                        "p50_ms": round(p50, 2),
+                        "p90_ms": round(p90, 2),
+                        "p99_ms": round(p99, 2),
+                        "argmax_agreement": round(agreement[name][0], 4),
+                    }
                 )
-    windows = real_windows(32)
-    reference = torch_fp32(windows)
-    print(f"\nagreement with PyTorch fp32 on {len(windows)} real GTU windows:")
-    print(f"{'variant':<22} | {'max |Δlogit|':>12} | {'same argmax':>11} | {'file MB':>7}")
-    sizes = {
-        "ort fp32 (opt all)": fp32_path.stat().st_size,
-        "ort int8 dynamic": int8_path.stat().st_size,
-    }
-    for name, run in variants.items():
-        got = run(windows)
-        size = sizes.get(name)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    print(describe(args.threads))
+    print(
+        f"model {model_name}, {enc.num_tokens} tokens per body, "
+        + ("checkpoint " + str(args.checkpoint) if args.checkpoint else "head fitted on GTU")
+    )
+    print("| variant | B | M | p50 ms | p90 ms | p99 ms | windows/s | × PyTorch fp32 |")
+    print("|---|---|---|---|---|---|---|---|")
+    baseline = {}
+    for row in rows:
+        cell = (row["batch"], row["bodies"])
+        baseline.setdefault(cell, row["p50_ms"])
         print(
-            f"{name:<22} | {np.abs(got - reference).max():>12.2e} | "
-            f"{(got.argmax(1) == reference.argmax(1)).mean() * 100:>10.1f}% | "
-            f"{size / 1e6 if size else float('nan'):>7.2f}"
+            f"| {row['variant']} | {row['batch']} | {row['bodies']} | {row['p50_ms']:.1f} | "
+            f"{row['p90_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['batch'] * 1000 / row['p50_ms']:.1f} | {baseline[cell] / row['p50_ms']:.2f} |"
         )
+    print(
+        f"\nagreement with PyTorch fp32 on {len(check)} real GTU windows "
+        "(not used to fit the head or to calibrate):"
+    )
+    print("| variant | same argmax | max abs Δlogit | file MB |")
+    print("|---|---|---|---|")
+    for name, (same, diff) in agreement.items():
+        size = files[name].stat().st_size / 1e6 if name in files else float("nan")
+        print(f"| {name} | {100 * same:.1f} % | {diff:.2e} | {size:.2f} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:.0f} MB")
 

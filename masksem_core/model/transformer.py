@@ -43,7 +43,7 @@ def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
 def preferred_attention_path(q: torch.Tensor) -> str:
     """The faster of PyTorch's SDPA kernel and plain matmuls for ``q`` (N, H, L, d).
 
-    Measured on CPU with ``bench/attention.py`` (Zen 4, AVX-512 bf16): SDPA's flash kernel wins in
+    Measured on CPU with ``bench/attention.py`` (AMD EPYC Zen 4, AVX-512 bf16): SDPA's flash kernel wins in
     fp32 at every length that matters (≥ 2× at 750 tokens) and for long no-grad bf16 sequences,
     but its bf16 backward is 1.7–6× slower than matmuls at the 75–500 tokens of pretraining and
     fine-tuning; on CUDA SDPA's fused kernels win everywhere.

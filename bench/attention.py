@@ -1,0 +1,99 @@
+"""Attention kernels on this machine: PyTorch's SDPA vs plain matmuls, by dtype, length and grad.
+
+The measurement behind ``masksem_core.model.transformer.preferred_attention_path``: for the
+token counts of the reference setting (75 kept tokens of φ at mask ratio 0.9, 750 tokens of θ,
+the decoder and fine-tuning; 150 and 300 in between), batch 16 × 8 heads × 32 channels, it
+times the forward alone (no grad: θ, inference) and forward + backward (training) of both
+kernels and shows which one ``auto`` picks.
+
+  python bench/attention.py
+  python bench/attention.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+from machine import describe  # bench/ is the script's folder
+
+from masksem_core.model.transformer import matmul_attention, preferred_attention_path
+
+KERNELS = {"sdpa": F.scaled_dot_product_attention, "matmul": matmul_attention}
+
+
+def time_kernel(kernel, shape: tuple, dtype: torch.dtype, grad: bool, repeats: int) -> float:
+    """Best wall time in ms of ``repeats`` calls (after one warm-up) on random q, k, v."""
+    q, k, v = (torch.randn(shape, dtype=dtype, requires_grad=grad) for _ in range(3))
+    best = float("inf")
+    for i in range(repeats + 1):
+        start = time.perf_counter()
+        if grad:
+            kernel(q, k, v).sum().backward()
+        else:
+            with torch.no_grad():
+                kernel(q, k, v)
+        if i:
+            best = min(best, time.perf_counter() - start)
+    return 1000 * best
+
+
+def auto_choice(shape: tuple, dtype: torch.dtype, grad: bool) -> str:
+    q = torch.empty(shape, dtype=dtype, requires_grad=grad)
+    with torch.set_grad_enabled(grad):
+        return preferred_attention_path(q)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per cell (best of)")
+    parser.add_argument("--lengths", type=int, nargs="+", default=[75, 150, 300, 750])
+    parser.add_argument("--json", action="store_true", help="print one JSON object per row")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = []
+    for length in args.lengths:
+        shape = (16, 8, length, 32)
+        for dtype in (torch.float32, torch.bfloat16):
+            for grad in (False, True):
+                times = {
+                    name: time_kernel(kernel, shape, dtype, grad, args.repeats)
+                    for name, kernel in KERNELS.items()
+                }
+                auto = auto_choice(shape, dtype, grad)
+                rows.append(
+                    {
+                        "tokens": length,
+                        "dtype": str(dtype).removeprefix("torch."),
+                        "pass": "forward+backward" if grad else "forward",
+                        "sdpa_ms": round(times["sdpa"], 2),
+                        "matmul_ms": round(times["matmul"], 2),
+                        "auto": auto,
+                        "auto_is_fastest": times[auto] <= min(times.values()) * 1.05,
+                    }
+                )
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    print(describe(args.threads))
+    print("batch 16 × 8 heads × 32 channels; best of", args.repeats)
+    print("| tokens | dtype | pass | SDPA ms | matmul ms | matmul ÷ SDPA | auto picks | fastest |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['tokens']} | {r['dtype']} | {r['pass']} | {r['sdpa_ms']:.1f} | "
+            f"{r['matmul_ms']:.1f} | {r['matmul_ms'] / r['sdpa_ms']:.2f} | {r['auto']} | "
+            f"{'yes' if r['auto_is_fastest'] else 'no'} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
