@@ -43,16 +43,17 @@ def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch
 def preferred_attention_path(q: torch.Tensor) -> str:
     """The faster of PyTorch's SDPA kernel and plain matmuls for ``q`` (N, H, L, d).
 
-    Measured on CPU with ``bench/attention.py`` (AMD EPYC Zen 4, AVX-512 bf16): SDPA's flash kernel wins in
-    fp32 at every length that matters (≥ 2× at 750 tokens) and for long no-grad bf16 sequences,
-    but its bf16 backward is 1.7–6× slower than matmuls at the 75–500 tokens of pretraining and
-    fine-tuning; on CUDA SDPA's fused kernels win everywhere.
+    Measured on CPU (AMD EPYC Zen 4, AVX-512 bf16, 2 threads): ``bench/attention.py`` (batch
+    16 × 8 heads × 32) finds SDPA's flash kernel faster in fp32 (2–2.9× at 300–750 tokens, equal
+    at 75), and in bf16 matmuls faster up to 300 tokens (2–6× with backward), SDPA faster for the
+    no-grad forward at 750 and equal with backward; in the whole pretraining step
+    (``bench/pretrain_step.py``) bf16 matmuls over the decoder's 750 tokens cost 22 % more than
+    SDPA (memory traffic of the (L, L) scores). So: SDPA in fp32 and on CUDA, matmuls for short
+    low-precision sequences (≤ 512 tokens: φ's 75 kept tokens), SDPA above.
     """
     if q.device.type != "cpu" or q.dtype == torch.float32:
         return "sdpa"
-    if torch.is_grad_enabled() and q.requires_grad:
-        return "matmul"
-    return "matmul" if q.shape[-2] <= 256 else "sdpa"
+    return "matmul" if q.shape[-2] <= 512 else "sdpa"
 
 
 class _OnnxRuntimeAttention(torch.autograd.Function):

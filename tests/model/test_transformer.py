@@ -53,16 +53,15 @@ def test_bf16_attention_paths_agree_to_bf16_tolerance():
             torch.testing.assert_close(got, reference, atol=0.05, rtol=0.05)
 
 
-def test_preferred_attention_path_by_dtype_grad_and_length():
+def test_preferred_attention_path_by_dtype_and_length():
     fp32 = torch.zeros(1, 2, 750, 8)
     assert preferred_attention_path(fp32) == "sdpa"
     short = torch.zeros(1, 2, 75, 8, dtype=torch.bfloat16)
     long = torch.zeros(1, 2, 750, 8, dtype=torch.bfloat16)
     assert preferred_attention_path(short) == "matmul"
+    assert preferred_attention_path(short.requires_grad_()) == "matmul"
     assert preferred_attention_path(long) == "sdpa"
-    assert preferred_attention_path(long.requires_grad_()) == "matmul"
-    with torch.no_grad():
-        assert preferred_attention_path(long) == "sdpa"
+    assert preferred_attention_path(long.requires_grad_()) == "sdpa"
 
 
 def test_unknown_attention_path_is_refused():
