@@ -15,7 +15,7 @@ from pathlib import Path
 
 from masksem_core.data.sequence import SkeletonFileError
 from masksem_core.engine.checkpoint import CheckpointError
-from masksem_core.export.onnx_export import ParityError
+from masksem_core.export.onnx_export import ATTENTION_EXPORTS, ParityError
 from masksem_core.runtime.session import ModelFileError
 
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--attention",
-        choices=("standard", "fused"),
+        choices=tuple(ATTENTION_EXPORTS),
         default="standard",
         help="standard: attention as plain ONNX MatMul/Softmax, readable by any ONNX runtime; "
         "fused: ONNX Runtime's MultiHeadAttention kernel (CPU and CUDA providers), faster on "
