@@ -1,5 +1,4 @@
-"""Pre-LN transformer blocks (paper eqs. 4 and 11): attention kernels chosen by device and
-dtype, stochastic depth."""
+"""Pre-LN transformer blocks (paper eqs. 4 and 11) with stochastic depth."""
 
 from __future__ import annotations
 
@@ -7,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from masksem_core.model.attention import ATTENTION_PATHS, split_head_attention
 
 
 class DropPath(nn.Module):
@@ -29,69 +29,6 @@ class DropPath(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-ATTENTION_PATHS = ("auto", "sdpa", "matmul", "onnxruntime")
-
-
-def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """softmax(q kᵀ / √d) v with plain batched matmuls: (N, H, L, d) → (N, H, L, d)."""
-    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (N, H, L, L)
-    return scores.softmax(dim=-1) @ v
-
-
-def preferred_attention_path(q: torch.Tensor) -> str:
-    """The faster of PyTorch's SDPA kernel and plain matmuls for ``q`` (N, H, L, d).
-
-    Measured on CPU (AMD EPYC Zen 4, AVX-512 bf16, 2 threads): ``bench/attention.py`` (batch
-    16 × 8 heads × 32) finds SDPA's flash kernel faster in fp32 (2–2.9× at 300–750 tokens, equal
-    at 75), and in bf16 matmuls faster up to 300 tokens (2–6× with backward), SDPA faster for the
-    no-grad forward at 750 and equal with backward; in the whole pretraining step
-    (``bench/pretrain_step.py``) bf16 matmuls over the decoder's 750 tokens cost 22 % more than
-    SDPA (memory traffic of the (L, L) scores). So: SDPA in fp32 and on CUDA, matmuls for short
-    low-precision sequences (≤ 512 tokens: φ's 75 kept tokens), SDPA above.
-    """
-    if q.device.type != "cpu" or q.dtype == torch.float32:
-        return "sdpa"
-    return "matmul" if q.shape[-2] <= 512 else "sdpa"
-
-
-class _OnnxRuntimeAttention(torch.autograd.Function):
-    """Exports as ONNX Runtime's fused ``com.microsoft.MultiHeadAttention`` (q, k, v of shape
-    (N, L, D)); computes the same attention in PyTorch while tracing."""
-
-    @staticmethod
-    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int):
-        return split_head_attention(q, k, v, heads, "sdpa")
-
-    @staticmethod
-    def symbolic(g, q, k, v, heads: int):
-        out = g.op("com.microsoft::MultiHeadAttention", q, k, v, num_heads_i=heads)
-        out.setType(q.type())
-        return out
-
-
-def split_head_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, path: str = "auto"
-) -> torch.Tensor:
-    """Multi-head attention of (N, L, D) projections over ``heads`` heads → (N, L, D).
-
-    ``path``: ``auto`` (:func:`preferred_attention_path`), ``sdpa``, ``matmul``, or
-    ``onnxruntime`` (ONNX export to ORT's fused kernel; SDPA when run in PyTorch).
-    """
-    if path == "onnxruntime":
-        return _OnnxRuntimeAttention.apply(q, k, v, heads)
-    n, length, dim = q.shape
-    q, k, v = (t.reshape(n, length, heads, dim // heads).transpose(1, 2) for t in (q, k, v))
-    if path == "auto":
-        path = preferred_attention_path(q)
-    if path == "sdpa":
-        out = F.scaled_dot_product_attention(q, k, v)
-    elif path == "matmul":
-        out = matmul_attention(q, k, v)
-    else:
-        raise ValueError(f"unknown attention path {path!r}; choose one of {ATTENTION_PATHS}")
-    return out.transpose(1, 2).reshape(n, length, dim)  # (N, H, L, d) → (N, L, D)
 
 
 class MultiHeadSelfAttention(nn.Module):
