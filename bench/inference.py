@@ -12,6 +12,7 @@ calibrated on GTU windows disjoint from those of the agreement check.
   python bench/inference.py                      # the table
   python bench/inference.py --json               # one JSON object per row
   python bench/inference.py --checkpoint runs/gtu_deploy/finetune/last.pt
+  python bench/inference.py --profile            # + where the fastest ORT variant spends its time
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import os
 import resource
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 from machine import describe  # bench/ is the script's folder
 from onnxruntime.quantization import (
@@ -98,6 +101,35 @@ def paper_size_classifier(windows: np.ndarray, labels: np.ndarray) -> ActionClas
     return model.eval()
 
 
+def operator_profile(path: Path, x: np.ndarray, threads: int, runs: int) -> dict[str, float]:
+    """ms per call spent in each ONNX operator type of ``path`` on ``x`` (ONNX Runtime's
+    profiler, CPU provider, 3 warm-up runs left out), largest first."""
+    warmup = 3
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(path.with_suffix(""))
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x}
+    for _ in range(warmup + runs):
+        session.run(None, feed)
+    trace = Path(session.end_profiling())
+    events = json.loads(trace.read_text())
+    trace.unlink()
+    model_runs = sorted((e for e in events if e.get("name") == "model_run"), key=lambda e: e["ts"])
+    timed = model_runs[warmup:]
+    totals: dict[str, float] = defaultdict(float)
+    for event in events:
+        if (
+            event.get("cat") == "Node"
+            and event["name"].endswith("_kernel_time")
+            and event["ts"] >= timed[0]["ts"]
+        ):
+            totals[event["args"]["op_name"]] += event["dur"] / 1000 / len(timed)
+    totals["(whole run, p50)"] = float(np.median([e["dur"] for e in timed])) / 1000
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
 class Calibration(CalibrationDataReader):
     def __init__(self, windows: np.ndarray) -> None:
         self.windows = iter(windows)
@@ -136,6 +168,11 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 8])
     parser.add_argument("--bodies", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--json", action="store_true", help="print one JSON object per row")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile the fastest ONNX Runtime variant (B=1, M=1) by operator type",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     windows, labels = gtu_windows()
@@ -240,6 +277,16 @@ def main() -> None:
         print(f"| {name} | {100 * same:.1f} % | {diff:.2e} | {size:.2f} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:.0f} MB")
+    if args.profile:
+        single = [r for r in rows if (r["batch"], r["bodies"]) == (1, 1) and r["variant"] in files]
+        fastest = min(single, key=lambda r: r["p50_ms"])["variant"]
+        profile = operator_profile(files[fastest], windows[:1], args.threads, args.iterations)
+        whole = profile["(whole run, p50)"]
+        print(f"\nwhere {fastest} spends its time (B=1, M=1, ONNX Runtime profiler):")
+        print("| operator | ms per call | share of the run |")
+        print("|---|---|---|")
+        for op, ms in profile.items():
+            print(f"| {op} | {ms:.2f} | {100 * ms / whole:.0f} % |")
 
 
 if __name__ == "__main__":
