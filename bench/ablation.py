@@ -55,6 +55,11 @@ DATASETS = {
     "nw_ucla": ("nw_ucla_xview", SHARED / "nw_ucla"),
     "gtu": ("gtu_stratified", SHARED / "gtu"),
 }
+DATASET_NAMES = {"nw_ucla": "NW-UCLA", "gtu": "GTU"}
+SPLITS = {
+    "nw_ucla": "views 1–2 train (1,020), view 3 test (464)",
+    "gtu": "stratified split, train 354, test 154",
+}
 MODEL = "3x64"
 SMALL_MODEL = [
     "model.dim=64",
@@ -131,7 +136,8 @@ class Run:
 
 
 def plan() -> list[Run]:
-    """Most important first: the Must-show rows seed by seed, then the remaining rows."""
+    """Most important first: the Must-show rows seed by seed, then the remaining NW-UCLA rows,
+    then GTU as a second set."""
     runs = []
     for seed in (0, 1, 2):
         runs.append(Run("nw_ucla", "random_encoder", seed, "linear", 0))
@@ -146,6 +152,9 @@ def plan() -> list[Run]:
             Run("nw_ucla", v, seed, "linear")
             for v in ("masksem_curriculum", "mamp_hybrid", "semantic_velocity")
         ]
+    for seed in (0, 1, 2):
+        runs.append(Run("gtu", "random_encoder", seed, "linear", 0))
+        runs += [Run("gtu", v, seed, "linear") for v in ("mamp", "masksem")]
     return runs
 
 
@@ -326,24 +335,24 @@ def write_report(results: list[dict], docs: Path) -> Path:
     from machine import cpu_name  # bench/ is the script's folder
 
     lines = [
-        "# Does the pretraining learn? Small-scale study on NW-UCLA",
+        "# Does the pretraining learn? Small-scale study on NW-UCLA and GTU",
         "",
         f"Generated from `docs/results.json` by `python bench/ablation.py` on {cpu_name()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__}. Model {MODEL}: 3-layer, 64-wide "
         "encoder (4 heads, MLP 128), 1×64 decoder; pretraining batch 32, AdamW lr 1e-3 → 5e-4, "
         "warm-up 5 % of the epochs; the MAMP recipe everywhere (per-token standardised targets, "
         "xavier init). Linear: 100-epoch probe on cached features (10 augmentation draws), "
-        "SGD lr 0.1, batch 64. 10 % fine-tuning: 100 epochs, batch 16, MAMP's head. NW-UCLA "
-        "views 1–2 train (1,020), view 3 test (464). Accuracy: last-epoch test top-1 (%), "
-        "mean ± std over paired seeds.",
+        "SGD lr 0.1, batch 64. 10 % fine-tuning: 100 epochs, batch 16, MAMP's head. "
+        + "; ".join(f"{DATASET_NAMES[d]}: {SPLITS[d]}" for d in DATASETS)
+        + ". Accuracy: last-epoch test top-1 (%), mean ± std over paired seeds.",
         "",
     ]
-    for protocol in ("linear", "finetune_10pct"):
-        rows = [r for r in results if r["protocol"] == protocol and r["dataset"] == "nw_ucla"]
+    for dataset, protocol in [(d, p) for d in DATASETS for p in ("linear", "finetune_10pct")]:
+        rows = [r for r in results if r["protocol"] == protocol and r["dataset"] == dataset]
         if not rows:
             continue
         lines += [
-            f"## NW-UCLA, {protocol}",
+            f"## {DATASET_NAMES[dataset]}, {protocol}",
             "",
             "| variant | pretrain epochs | top-1 | seeds | mean wall (min) | paper Table V |",
             "|---|---|---|---|---|---|",
@@ -373,15 +382,15 @@ def write_report(results: list[dict], docs: Path) -> Path:
             "Gradient scale at the end of pretraining (AdamW's bias-corrected second moment; "
             "an entry whose RMS gradient is below ε = 1e-8 takes less than half its step):",
             "",
-            "| variant | pretrain epochs | median RMS gradient | entries below ε (%) |",
-            "|---|---|---|---|",
+            "| dataset | variant | pretrain epochs | median RMS gradient | entries below ε (%) |",
+            "|---|---|---|---|---|",
         ]
         groups = {}
         for r in pretrained:
-            groups.setdefault((r["variant"], r["pretrain_epochs"]), []).append(r)
-        for (variant, epochs), group in sorted(groups.items()):
+            groups.setdefault((r["dataset"], r["variant"], r["pretrain_epochs"]), []).append(r)
+        for (dataset, variant, epochs), group in sorted(groups.items()):
             lines.append(
-                f"| {LABELS[variant]} | {epochs} | "
+                f"| {DATASET_NAMES[dataset]} | {LABELS[variant]} | {epochs} | "
                 f"{statistics.median(r['median_rms_grad'] for r in group):.1e} | "
                 f"{mean_std([100 * r['below_eps'] for r in group])} |"
             )
@@ -398,7 +407,11 @@ def write_report(results: list[dict], docs: Path) -> Path:
 
 def make_figure(results: list[dict], docs: Path) -> str | None:
     """Pretraining loss and linear-probe curves of seed 0, per variant."""
-    rows = [r for r in results if r["seed"] == 0 and r["protocol"] == "linear"]
+    rows = [
+        r
+        for r in results
+        if r["seed"] == 0 and r["protocol"] == "linear" and r["dataset"] == "nw_ucla"
+    ]
     if not rows:
         return None
     import matplotlib
