@@ -86,14 +86,16 @@ def test_chunked_attention_keeps_no_score_matrix_for_backward():
 
 
 def test_preferred_attention_path_by_dtype_and_length():
-    fp32 = torch.zeros(1, 2, 750, 8)
-    assert preferred_attention_path(fp32) == "sdpa"
-    short = torch.zeros(1, 2, 75, 8, dtype=torch.bfloat16)
-    long = torch.zeros(1, 2, 750, 8, dtype=torch.bfloat16)
-    assert preferred_attention_path(short) == "matmul"
-    assert preferred_attention_path(short.requires_grad_()) == "matmul"
-    assert preferred_attention_path(long) == "chunked"
-    assert preferred_attention_path(long.requires_grad_()) == "chunked"
+    for dtype, short_path, long_path in (
+        (torch.float32, "chunked", "sdpa"),
+        (torch.bfloat16, "matmul", "chunked"),
+    ):
+        short = torch.zeros(1, 2, 150, 8, dtype=dtype)
+        long = torch.zeros(1, 2, 151, 8, dtype=dtype)
+        assert preferred_attention_path(short) == short_path
+        assert preferred_attention_path(short.requires_grad_()) == short_path
+        assert preferred_attention_path(long) == long_path
+        assert preferred_attention_path(long.requires_grad_()) == long_path
 
 
 @pytest.mark.parametrize("path", ["flash", "math"])
