@@ -9,6 +9,8 @@ from torch.autograd.function import once_differentiable
 ATTENTION_PATHS = ("auto", "sdpa", "matmul", "chunked", "onnxruntime")
 # Bytes of one chunk's (c, L, L) score tensor in the chunked kernel
 CHUNK_SCORE_BYTES = 4 << 20
+# Sequences up to this length count as short for the CPU kernel choice
+SHORT_TOKENS = 150
 
 
 def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -75,10 +77,6 @@ def chunked_attention(
     with torch.autocast(q.device.type, enabled=False):
         out = _ChunkedAttention.apply(*flat, chunk)
     return out.reshape(n, heads, length, dim)
-
-
-# Sequences up to this length count as short for the CPU kernel choice
-SHORT_TOKENS = 150
 
 
 def preferred_attention_path(q: torch.Tensor) -> str:
