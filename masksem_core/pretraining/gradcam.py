@@ -10,6 +10,31 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.func import functional_call
+
+
+def bf16_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``module(x)``, run entirely in bfloat16 when bf16 autocast is on for ``x``'s device.
+
+    Under autocast every linear re-casts its fp32 weights and LayerNorm returns fp32 (a cast
+    before the next linear and an fp32 residual stream); with the weights cast to bf16 once per
+    call and autocast off, θ's 750-token CAM forward is ≈ 10 % cheaper on CPU, and the masks it
+    yields agree with fp32's as closely as autocast's do (bench/pretrain_step.py). The module's
+    own fp32 weights (θ's EMA state) are left untouched. fp16 keeps autocast: a pure-fp16
+    residual stream can overflow.
+    """
+    device = x.device.type
+    bf16_autocast = torch.is_autocast_enabled(device) and (
+        torch.get_autocast_dtype(device) == torch.bfloat16
+    )
+    if not bf16_autocast:
+        return module(x)
+    state = {
+        name: t.to(torch.bfloat16) if t.is_floating_point() else t
+        for name, t in [*module.named_parameters(), *module.named_buffers()]
+    }
+    with torch.autocast(device, enabled=False):
+        return functional_call(module, state, (x.to(torch.bfloat16),))
 
 
 @torch.no_grad()
@@ -18,15 +43,16 @@ def offline_dense_features(offline_encoder: nn.Module, sequences: torch.Tensor) 
 
     Empty (all-zero) sequences, the absent second body of a one-person NTU/PKU sample, all have
     the same features, so θ encodes one of them and shares the result: exact, and it removes
-    most of θ's cost on those bodies (about 40 % of NTU-60's sequences).
+    most of θ's cost on those bodies (about 40 % of NTU-60's sequences). Under bf16 autocast θ
+    runs in bf16 throughout (:func:`bf16_forward`).
     """
     empty = sequences.flatten(1).eq(0).all(dim=1)  # (N,)
     if int(empty.sum()) <= 1:
-        return offline_encoder(sequences)
+        return bf16_forward(offline_encoder, sequences)
     encoded = ~empty
     first_empty = int(empty.nonzero()[0])
     encoded[first_empty] = True
-    features = offline_encoder(sequences[encoded])  # (N', Te, V, D)
+    features = bf16_forward(offline_encoder, sequences[encoded])  # (N', Te, V, D)
     row = encoded.long().cumsum(0) - 1  # (N,) row of each encoded sequence in ``features``
     row[empty] = row[first_empty]
     return features[row]

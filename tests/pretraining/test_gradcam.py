@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from masksem_core.pretraining.gradcam import (
     adjacency_smoothing,
+    bf16_forward,
     binary_part_scores,
     grad_cam_channel_weights,
     grad_cam_scores,
@@ -51,6 +52,32 @@ def test_absent_bodies_are_encoded_once_with_identical_features():
     with torch.no_grad():
         one_by_one = torch.cat([enc(x[i : i + 1]) for i in range(5)])
     torch.testing.assert_close(dense, one_by_one, atol=1e-6, rtol=1e-5)
+
+
+def test_bf16_forward_runs_in_bf16_under_bf16_autocast_and_keeps_fp32_weights():
+    enc = tiny_encoder(25).eval()
+    weights = {k: v.clone() for k, v in enc.state_dict().items()}
+    x = torch.randn(3, 16, 25, 3)
+    with torch.no_grad():
+        exact = enc(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = enc(x)
+            low = bf16_forward(enc, x)
+    assert low.dtype == torch.bfloat16
+    scale = exact.abs().max()
+    # bf16 keeps 8 bits of mantissa: both low-precision forwards are within a few ulps of fp32
+    assert (low.float() - exact).abs().max() < 0.05 * scale
+    assert (low.float() - exact).abs().max() < 3 * (autocast.float() - exact).abs().max() + 1e-2
+    for name, value in enc.state_dict().items():
+        assert value.dtype == weights[name].dtype
+        torch.testing.assert_close(value, weights[name], rtol=0, atol=0)
+
+
+def test_bf16_forward_is_the_plain_forward_without_bf16_autocast():
+    enc = tiny_encoder(25).eval()
+    x = torch.randn(2, 16, 25, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(bf16_forward(enc, x), enc(x), rtol=0, atol=0)
 
 
 def test_similarity_gradient_by_hand_on_two_tokens():
