@@ -128,6 +128,23 @@ def test_semantic_masking_masks_salient_tokens_more_than_random():
     assert stats["masked_pi_mass"] > 0.9  # 90 % of tokens masked, salient ones preferred
 
 
+def test_bf16_step_keeps_the_masking_distribution_and_trains_theta_free():
+    torch.manual_seed(0)
+    model = build()
+    x = smooth_batch(4, 1)
+    model.set_reference(average_motion_reference([x]))
+    exact = model.masking_log_distribution(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = model.masking_log_distribution(x)
+        loss, _ = model(x)
+    assert low.dtype == torch.float32 and not low.is_inference()
+    torch.testing.assert_close(low.exp(), exact.exp(), rtol=0.05, atol=0.05 / exact.shape[1])
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is None for p in model.offline_encoder.parameters())
+    assert all(p.dtype == torch.float32 for p in model.offline_encoder.parameters())
+
+
 def test_bad_options_and_bad_input_are_clear():
     with pytest.raises(ValueError, match=r"pretraining.masking='block'"):
         MaskSemConfig(masking="block")
