@@ -5,7 +5,8 @@ batch 16 × 2 bodies, NTU-25, 120 frames, on windows of the real NTU files in ..
 (5 of the 6 are one-person actions with an empty second body, as 49 of NTU-60's 60 classes).
 For every precision and objective it times the step as shipped (attention kernel chosen by
 device and dtype, fused AdamW) and, as the baseline in the same run, the previous
-implementation (SDPA everywhere, PyTorch's per-parameter AdamW loop).
+implementation (SDPA everywhere, PyTorch's per-parameter AdamW loop, θ's CAM forward under
+autocast instead of in bf16 throughout).
 Prints sequences/s, ms/step, the bf16 ÷ fp32 gain, the MaskSem ÷ MAMP cost, the offline
 encoder's share of the MaskSem step (θ forward for the CAM + EMA update), and the CAM forward
 as shipped beside θ run over every body and S̄ separately (the cost before absent bodies were
@@ -23,6 +24,7 @@ import json
 import os
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -33,13 +35,14 @@ from masksem_core.data.ntu import read_ntu_skeleton
 from masksem_core.engine.builders import autocast, build_pretrainer
 from masksem_core.engine.schedule import build_adamw, parameter_groups
 from masksem_core.model.transformer import attention_path
+from masksem_core.pretraining import gradcam
 from masksem_core.runtime.preprocess import inference_window
 
 NTU_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ntu_samples"
 
 IMPLEMENTATIONS = {
     "shipped": "auto attention kernel, fused AdamW",
-    "baseline": "SDPA attention, per-parameter AdamW loop",
+    "baseline": "SDPA attention, per-parameter AdamW loop, θ's CAM forward under autocast",
 }
 
 
@@ -62,7 +65,10 @@ def build_step(mode: str, implementation: str, x: torch.Tensor):
     if implementation == "shipped":
         return model, build_adamw(groups, 1e-4, (0.9, 0.95)), contextlib.nullcontext()
     optimizer = torch.optim.AdamW(groups, lr=1e-4, betas=(0.9, 0.95), foreach=False)
-    return model, optimizer, attention_path(model, "sdpa")
+    previous = contextlib.ExitStack()
+    previous.enter_context(attention_path(model, "sdpa"))
+    previous.enter_context(mock.patch.object(gradcam, "bf16_forward", lambda module, x: module(x)))
+    return model, optimizer, previous
 
 
 def time_steps(mode: str, implementation: str, x: torch.Tensor, steps: int, precision: str) -> dict:
@@ -97,8 +103,8 @@ def time_steps(mode: str, implementation: str, x: torch.Tensor, steps: int, prec
                     # θ over every body and S̄ separately, as before the sharing of absent bodies
                     cam = time.perf_counter()
                     with autocast(precision, device), torch.no_grad():
-                        model.offline_encoder(x.flatten(0, 1))
-                        model.offline_encoder(model.reference[None])
+                        gradcam.bf16_forward(model.offline_encoder, x.flatten(0, 1))
+                        gradcam.bf16_forward(model.offline_encoder, model.reference[None])
                     every_body += time.perf_counter() - cam
             if best is None or total < best[0]:
                 best = (total, offline + cam_only, cam_only, every_body)
