@@ -116,7 +116,7 @@ CLAIMS = [
     ("masksem_curriculum", "mamp", "curriculum MaskSem beats MAMP at equal total epochs"),
     ("semantic_velocity", "mamp", "semantic beats motion-aware masking (Table V: +1.2)"),
     ("mamp_hybrid", "mamp", "hybrid beats velocity target (Table V: +0.9)"),
-    ("masksem", "semantic_velocity", "hybrid beats velocity under semantic masking (Table V: +0.5)"),
+    ("masksem", "semantic_velocity", "hybrid beats velocity, semantic masking (Table V: +0.5)"),
 ]
 
 
