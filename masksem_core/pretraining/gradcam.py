@@ -18,10 +18,10 @@ def bf16_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     Under autocast every linear re-casts its fp32 weights and LayerNorm returns fp32 (a cast
     before the next linear and an fp32 residual stream); with the weights cast to bf16 once per
-    call and autocast off, θ's 750-token CAM forward is ≈ 10 % cheaper on CPU, and the masks it
-    yields agree with fp32's as closely as autocast's do (bench/pretrain_step.py). The module's
-    own fp32 weights (θ's EMA state) are left untouched. fp16 keeps autocast: a pure-fp16
-    residual stream can overflow.
+    call and autocast off, θ's 750-token CAM forward is ≈ 10 % cheaper on CPU
+    (bench/pretrain_step.py), and π differs from fp32's by bf16 rounding only (tested). The
+    module's own fp32 weights (θ's EMA state) are left untouched. fp16 keeps autocast: a
+    pure-fp16 residual stream can overflow.
     """
     device = x.device.type
     bf16_autocast = torch.is_autocast_enabled(device) and (
