@@ -65,7 +65,7 @@ def test_bf16_forward_runs_in_bf16_under_bf16_autocast_and_keeps_fp32_weights():
             low = bf16_forward(enc, x)
     assert low.dtype == torch.bfloat16
     scale = exact.abs().max()
-    # bf16 keeps 8 bits of mantissa: both low-precision forwards are within a few ulps of fp32
+    # bf16 keeps 8 bits of mantissa: the pure-bf16 forward stays within a few times autocast's error
     assert (low.float() - exact).abs().max() < 0.05 * scale
     assert (low.float() - exact).abs().max() < 3 * (autocast.float() - exact).abs().max() + 1e-2
     for name, value in enc.state_dict().items():
