@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +28,7 @@ from masksem_core.engine.distributed import (
 from masksem_core.errors import MaskSemError
 
 USER_ERROR = 2  # bad config, data, checkpoint or model file: a one-line message
+PIPE_CLOSED = 141  # the reader of stdout went away (e.g. `| head`): the shell's code for SIGPIPE
 OVERRIDES_HELP = (
     "dotted overrides of any setting below, parsed as YAML, e.g. pretrain.epochs=1 "
     "pretrain.lr=5e-4 pretraining.preset=mamp pretraining.reference=batch"
@@ -96,12 +98,18 @@ def resolve_config(args: argparse.Namespace) -> ExperimentConfig:
 
 def report_errors(action: Callable[[], object]) -> int:
     """Run ``action``; a ``MaskSemError`` (or a missing file) becomes one line on stderr and exit
-    code 2; a loss that is no longer finite too. Anything else is a bug and keeps its traceback."""
+    code 2; a loss that is no longer finite too. A closed stdout (``| head``) ends quietly.
+    Anything else is a bug and keeps its traceback."""
     try:
         action()
+        sys.stdout.flush()
     except (MaskSemError, FileNotFoundError, FileExistsError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return USER_ERROR
+    except BrokenPipeError:
+        # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return PIPE_CLOSED
     return 0
 
 

@@ -230,3 +230,16 @@ def test_help_explains_every_preset_and_switch():
         assert f"  {preset} " in result.stdout, preset
     for name in MaskSemConfig.__dataclass_fields__:
         assert f"pretraining.{name} = " in result.stdout, name
+
+
+def test_print_config_into_a_closed_pipe_ends_without_a_traceback():
+    """`pretrain.py --print-config | head -1` must not print a BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "training" / "pretrain.py"), "--print-config"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # the reader is gone before the first write
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141, stderr
+    assert stderr == ""
