@@ -23,6 +23,7 @@ at every epoch: rerun the same command.
 
   python bench/ablation.py                       # the plan, most important runs first
   python bench/ablation.py --only nw_ucla:mamp:0 # one variant and seed
+  python bench/ablation.py --seeds 5             # two more paired seeds of every row
   python bench/ablation.py --report-only         # rebuild docs/results.md from results.json
 """
 
@@ -135,11 +136,11 @@ class Run:
         return (self.dataset, self.variant, self.seed, self.pretrain_epochs, self.protocol)
 
 
-def plan() -> list[Run]:
-    """Most important first: the Must-show rows seed by seed, then the remaining NW-UCLA rows,
-    then GTU as a second set."""
+def plan(seeds: int = 3) -> list[Run]:
+    """Seeds 0 … seeds−1 of every row. Most important first: the Must-show rows seed by seed,
+    then the remaining NW-UCLA rows, then GTU as a second set."""
     runs = []
-    for seed in (0, 1, 2):
+    for seed in range(seeds):
         runs.append(Run("nw_ucla", "random_encoder", seed, "linear", 0))
         runs.append(Run("nw_ucla", "mamp", seed, "linear"))
         runs.append(Run("nw_ucla", "random_encoder", seed, "finetune_10pct", 0))
@@ -147,12 +148,12 @@ def plan() -> list[Run]:
         runs.append(Run("nw_ucla", "mamp", seed, "linear", PRETRAIN_EPOCHS // 2))
         runs += [Run("nw_ucla", v, seed, "linear") for v in ("masksem_two_stage", "masksem")]
         runs.append(Run("nw_ucla", "masksem", seed, "finetune_10pct"))
-    for seed in (0, 1, 2):
+    for seed in range(seeds):
         runs += [
             Run("nw_ucla", v, seed, "linear")
             for v in ("masksem_curriculum", "mamp_hybrid", "semantic_velocity")
         ]
-    for seed in (0, 1, 2):
+    for seed in range(seeds):
         runs.append(Run("gtu", "random_encoder", seed, "linear", 0))
         runs += [Run("gtu", v, seed, "linear") for v in ("mamp", "masksem")]
     return runs
@@ -455,6 +456,13 @@ def main() -> None:
     )
     parser.add_argument("--only", metavar="DATASET:VARIANT:SEED", help="run one variant and seed")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="paired seeds per row, 0 … N−1 (default 3, the minimum of every claim); a larger N "
+        "extends the plan, and finished records are skipped",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="1 epoch per stage: checks the pipeline, not a result"
     )
     parser.add_argument(
@@ -473,14 +481,17 @@ def main() -> None:
     docs.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         work = args.work_dir / "quick" if args.quick else args.work_dir
-        runs = plan()
         if args.only:
             dataset, variant, seed = args.only.split(":")
             runs = [
-                r for r in runs if (r.dataset, r.variant, r.seed) == (dataset, variant, int(seed))
+                r
+                for r in plan(max(args.seeds, int(seed) + 1))
+                if (r.dataset, r.variant, r.seed) == (dataset, variant, int(seed))
             ]
             if not runs:
                 raise SystemExit(f"{args.only} is not in the plan")
+        else:
+            runs = plan(args.seeds)
         for dataset in sorted({r.dataset for r in runs}):
             root = work / "data" / dataset
             if not (root / "meta.json").is_file():
