@@ -46,7 +46,7 @@ def _int(low: int, high: int) -> list[IntegerRange]:
     return [IntegerRange(from_value=low, to_value=high, step=1)]
 
 
-# name: (default, description, read_only, float range, integer range)
+# name: (default, description, read_only); numeric ranges in RANGES
 PARAMETERS = {
     "model_path": ("", "ONNX model (absolute, or relative to the package's models/)", True),
     "autostart": (True, "configure and activate at start (false: wait for lifecycle calls)", True),
