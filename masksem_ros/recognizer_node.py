@@ -29,13 +29,20 @@ from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
 from masksem_core.errors import MaskSemError
 from masksem_core.runtime.live import SkeletonMessageError
-from masksem_core.runtime.recognizer import Decision, LiveRecognizer, LiveSettings, check_settings
+from masksem_core.runtime.recognizer import (
+    Decision,
+    LiveRecognizer,
+    LiveSettings,
+    assess_health,
+    check_settings,
+)
 from masksem_core.runtime.session import ActionSession
 from masksem_ros.codec import positions_of
 from masksem_ros.spin import run_until_shutdown
 
 PACKAGE = "masksem_ros"
 DEFAULTS = LiveSettings()
+LEVELS = {"ok": DiagnosticStatus.OK, "warn": DiagnosticStatus.WARN, "error": DiagnosticStatus.ERROR}
 
 
 def _float(low: float, high: float) -> list[FloatingPointRange]:
@@ -109,6 +116,7 @@ class RecognizerNode(LifecycleNode):
             self.declare_parameter(name, default, descriptor)
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.recognizer: LiveRecognizer | None = None
+        self.reported: dict[str, float | int] = {}  # statistics at the last /diagnostics
         self.failure = ""
         self.subscription = None
         self.diagnostics_timer = None
@@ -162,6 +170,7 @@ class RecognizerNode(LifecycleNode):
         self.recognizer = LiveRecognizer(
             session, self.settings(), self.publish_decision, self.on_worker_error
         )
+        self.reported = {}
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.label_pub = self.create_lifecycle_publisher(
             String, self.value("label_topic"), reliable
@@ -236,10 +245,12 @@ class RecognizerNode(LifecycleNode):
         if self.recognizer is None:
             return
         stats = self.recognizer.statistics()
+        level, message = assess_health(self.reported, stats)
+        self.reported = stats
         status = DiagnosticStatus(
-            level=DiagnosticStatus.OK,
+            level=LEVELS[level],
             name=f"{self.get_fully_qualified_name()}: action recognition",
-            message=f"{stats['inferences']} inferences, {stats['dropped_total']} messages dropped",
+            message=message,
             hardware_id=self.recognizer.session.provider,
             values=[
                 KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))

@@ -215,6 +215,7 @@ class LatestOnlyWorker:
         self.pending: queue.Queue = queue.Queue(maxsize=1)
         self.stale = 0
         self.processed = 0
+        self.failed = 0
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.running = True
@@ -241,6 +242,7 @@ class LatestOnlyWorker:
                 self.handler(item)
                 self.processed += 1
             except Exception as err:  # the worker must survive a bad window
+                self.failed += 1
                 self.on_error(err)
 
     def stop(self) -> None:

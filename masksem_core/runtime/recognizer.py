@@ -163,6 +163,7 @@ class LiveRecognizer:
             "gap_resets": stats.resets_after_gap,
             "inferences": self.inferences,
             "stale_windows": self.worker.stale if self.worker else 0,
+            "inference_failures": self.worker.failed if self.worker else 0,
             "latency_p50_ms": float(np.percentile(latency, 50)),
             "latency_p90_ms": float(np.percentile(latency, 90)),
             "model_p50_ms": float(np.percentile(model, 50)),
@@ -172,3 +173,37 @@ class LiveRecognizer:
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+
+
+def assess_health(
+    previous: dict[str, float | int], current: dict[str, float | int]
+) -> tuple[str, str]:
+    """Level (``"ok"``, ``"warn"`` or ``"error"``) and a one-line message for what happened
+    between two ``statistics()`` reports (``previous`` empty for the first one): failed
+    inferences are an error; dropped messages, and windows skipped because the model is slower
+    than the stride, are a warning. No input is not a problem: nobody may be in view."""
+
+    def since(key: str) -> int:
+        return int(current.get(key, 0) - previous.get(key, 0))
+
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}{'' if number == 1 else 's'}"
+
+    problems = []
+    if failed := since("inference_failures"):
+        problems.append(f"{count(failed, 'inference')} failed (see the log)")
+    if dropped := since("dropped_total"):
+        kinds = [
+            f"{key.removeprefix('dropped_')}: {since(key)}"
+            for key in current
+            if key.startswith("dropped_") and key != "dropped_total" and since(key)
+        ]
+        problems.append(f"{count(dropped, 'message')} dropped ({', '.join(kinds)})")
+    if skipped := since("stale_windows"):
+        problems.append(
+            f"{count(skipped, 'window')} skipped: the model is slower than stride_seconds "
+            "(raise it, or use a faster provider or an int8 model)"
+        )
+    if not problems:
+        return "ok", f"{count(since('inferences'), 'inference')} since the last report"
+    return ("error" if failed else "warn"), "; ".join(problems)

@@ -23,15 +23,14 @@ def listener(ros_env):
     context = rclpy.Context()
     rclpy.init(context=context)
     node = Node("test_listener", context=context)
-    received = {"labels": [], "scores": [], "diagnostics": {}}
-    node.create_subscription(
-        DiagnosticArray,
-        "/diagnostics",
-        lambda m: received["diagnostics"].update(
-            {v.key: v.value for status in m.status for v in status.values}
-        ),
-        10,
-    )
+    received = {"labels": [], "scores": [], "diagnostics": {}, "statuses": []}
+
+    def on_diagnostics(message: DiagnosticArray) -> None:
+        for status in message.status:
+            received["diagnostics"].update({v.key: v.value for v in status.values})
+            received["statuses"].append((status.level, status.message))
+
+    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
     node.create_subscription(
         String, "/action_label", lambda m: received["labels"].append((time.time(), m.data)), 10
     )
@@ -110,6 +109,7 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
     received, spin_for = listener
     received["labels"].clear()
     received["diagnostics"].clear()
+    received["statuses"].clear()
     node = recognizer(gtu_model, ros_env, tmp_path)
     try:
         assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
@@ -142,6 +142,11 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
     assert int(diagnostics["dropped_out_of_order"]) >= 1, diagnostics
     assert int(diagnostics["gap_resets"]) in (1, 2), diagnostics
     assert int(diagnostics["inferences"]) >= 3 and float(diagnostics["model_p50_ms"]) > 0
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    warnings = [text for level, text in received["statuses"] if level == DiagnosticStatus.WARN]
+    assert any("dropped (" in text and "pose_count: " in text for text in warnings), warnings
+    assert received["statuses"][-1][0] == DiagnosticStatus.OK, received["statuses"][-3:]
     burst_time = float(sent_lines[40].split()[2])  # message 41 follows the bad burst
     late_labels = [t for t, _ in received["labels"] if t > burst_time + 1.0]
     assert len(late_labels) >= 3, log[-2000:]

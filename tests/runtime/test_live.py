@@ -125,7 +125,7 @@ def test_latest_only_worker_drops_stale_items_and_survives_errors():
     wait_for(lambda: 99 in seen)
     worker.stop()
     assert len(seen) < 10 and worker.stale >= 40
-    assert isinstance(errors[0], RuntimeError)
+    assert isinstance(errors[0], RuntimeError) and worker.failed == 1
 
 
 def test_runtime_imports_neither_torch_nor_onnx():

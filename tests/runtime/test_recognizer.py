@@ -8,7 +8,7 @@ import pytest
 
 from masksem_core.errors import ConfigError
 from masksem_core.runtime.live import SkeletonMessageError
-from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings
+from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings, assess_health
 from masksem_core.runtime.session import ActionSession
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "gtu_masksem.onnx"
@@ -85,3 +85,23 @@ def test_bad_messages_are_counted_by_reason(session):
     assert stats["dropped_no_valid_joints"] == stats["dropped_pose_count"] == 1
     assert stats["dropped_out_of_order"] == 1 and stats["dropped_total"] == 4
     assert stats["accepted"] == 1
+    assert assess_health({}, stats) == (
+        "warn",
+        "4 messages dropped (infinite: 1, no_valid_joints: 1, out_of_order: 1, pose_count: 1)",
+    )
+    assert assess_health(stats, stats) == ("ok", "0 inferences since the last report")
+
+
+def test_health_compares_two_reports():
+    before = {"inferences": 10, "dropped_total": 2, "dropped_pose_count": 2, "stale_windows": 1}
+    assert assess_health(before, {**before, "inferences": 14}) == (
+        "ok",
+        "4 inferences since the last report",
+    )
+    level, message = assess_health(before, {**before, "stale_windows": 4})
+    assert level == "warn" and message.startswith("3 windows skipped: the model is slower")
+    level, message = assess_health(
+        before, {**before, "inference_failures": 2, "dropped_total": 3, "dropped_pose_count": 3}
+    )
+    assert level == "error"
+    assert message == "2 inferences failed (see the log); 1 message dropped (pose_count: 1)"
