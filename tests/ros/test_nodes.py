@@ -106,6 +106,8 @@ def test_real_sequence_gives_labels_and_scores(shared_data, gtu_model, ros_env, 
 def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
     shared_data, gtu_model, ros_env, listener, tmp_path
 ):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
     received, spin_for = listener
     received["labels"].clear()
     received["diagnostics"].clear()
@@ -142,8 +144,6 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
     assert int(diagnostics["dropped_out_of_order"]) >= 1, diagnostics
     assert int(diagnostics["gap_resets"]) in (1, 2), diagnostics
     assert int(diagnostics["inferences"]) >= 3 and float(diagnostics["model_p50_ms"]) > 0
-    from diagnostic_msgs.msg import DiagnosticStatus
-
     warnings = [text for level, text in received["statuses"] if level == DiagnosticStatus.WARN]
     assert any("dropped (" in text and "pose_count: " in text for text in warnings), warnings
     assert received["statuses"][-1][0] == DiagnosticStatus.OK, received["statuses"][-3:]
