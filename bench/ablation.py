@@ -437,6 +437,22 @@ def make_figure(results: list[dict], docs: Path) -> str | None:
     return name
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return int(text)
+
+
+def only_run(text: str) -> tuple[str, str, int]:
+    """``DATASET:VARIANT:SEED`` → (dataset, variant, seed)."""
+    parts = text.split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected DATASET:VARIANT:SEED, e.g. nw_ucla:mamp:0, got {text!r}"
+        )
+    return parts[0], parts[1], int(parts[2])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -454,10 +470,12 @@ def main() -> None:
         help="the JSON list of finished evaluations (default: docs/results.json); "
         "docs/results.md and the figure are written beside it",
     )
-    parser.add_argument("--only", metavar="DATASET:VARIANT:SEED", help="run one variant and seed")
+    parser.add_argument(
+        "--only", metavar="DATASET:VARIANT:SEED", type=only_run, help="run one variant and seed"
+    )
     parser.add_argument(
         "--seeds",
-        type=int,
+        type=positive_int,
         default=3,
         help="paired seeds per row, 0 … N−1 (default 3, the minimum of every claim); a larger N "
         "extends the plan, and finished records are skipped",
@@ -482,14 +500,14 @@ def main() -> None:
     if not args.report_only:
         work = args.work_dir / "quick" if args.quick else args.work_dir
         if args.only:
-            dataset, variant, seed = args.only.split(":")
+            dataset, variant, seed = args.only
             runs = [
                 r
-                for r in plan(max(args.seeds, int(seed) + 1))
-                if (r.dataset, r.variant, r.seed) == (dataset, variant, int(seed))
+                for r in plan(max(args.seeds, seed + 1))
+                if (r.dataset, r.variant, r.seed) == args.only
             ]
             if not runs:
-                raise SystemExit(f"{args.only} is not in the plan")
+                raise SystemExit(f"{dataset}:{variant}:{seed} is not in the plan")
         else:
             runs = plan(args.seeds)
         for dataset in sorted({r.dataset for r in runs}):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -96,6 +97,14 @@ def resolve_config(args: argparse.Namespace) -> ExperimentConfig:
     return config if args.threads is None else replace(config, threads=args.threads)
 
 
+def stdout_reader_gone() -> bool:
+    """True when stdout is a pipe whose reader has exited (``| head``): the pipe reports an
+    error to poll, so a BrokenPipeError from anything else (a socket, a worker) is not hidden."""
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
 def report_errors(action: Callable[[], object]) -> int:
     """Run ``action``; a ``MaskSemError`` (or a missing file) becomes one line on stderr and exit
     code 2; a loss that is no longer finite too. A closed stdout (``| head``) ends quietly.
@@ -107,6 +116,8 @@ def report_errors(action: Callable[[], object]) -> int:
         print(f"error: {err}", file=sys.stderr)
         return USER_ERROR
     except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
         # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return PIPE_CLOSED
