@@ -37,6 +37,15 @@ class DataConfig:
     train_split: str = setting("xsub_train", "split of splits.json used for training")
     test_split: str = setting("xsub_test", "split used for evaluation")
     window: int = setting(120, "frames per window after crop + resize (paper: 120)")
+    train_crop: tuple[float, float] = setting(
+        (0.5, 1.0), "training crop: ratio p ~ U[low, high] of the valid frames (MAMP)"
+    )
+    test_crop: float = setting(0.95, "evaluation: centre crop of this ratio of the valid frames")
+    min_crop_frames: int = setting(64, "a crop keeps at least this many frames (MAMP: 64)")
+    rotation: tuple[float, float, float] = setting(
+        (0.3, 0.3, 0.3),
+        "training augmentation: random rotation, max angle about x, y, z (rad; MAMP: 0.3; 0: off)",
+    )
     num_workers: int = setting(8, "DataLoader worker processes (0: in the main process)")
     demo_samples_per_class: int = setting(60, "size of the generated demo set")
 

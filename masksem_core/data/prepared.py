@@ -19,14 +19,8 @@ from torch.utils.data import Dataset
 from masksem_core.atomic import write_json_atomic
 from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import label_fraction_split_name, label_fraction_subset
-from masksem_core.data.windows import (
-    WINDOW,
-    evaluation_window,
-    prepare_sequence,
-    random_rotation,
-    resize_time,
-    training_window,
-)
+from masksem_core.data.transforms import CentreCropResize, WindowTransform
+from masksem_core.data.windows import prepare_sequence, resize_time
 from masksem_core.errors import DataError
 
 FORMAT_VERSION = 1
@@ -224,35 +218,28 @@ class PreparedData:
 
 
 class WindowDataset(Dataset):
-    """(M, window, V, C) windows of one split: random crop + rotation in training, centre crop
-    in evaluation. Randomness is drawn from torch's RNG so DataLoader seeding governs it."""
+    """(M, window, V, C) windows of one split, each stored sequence passed through ``transform``
+    (default: the deterministic evaluation crop). A random transform draws from a generator
+    seeded by torch's RNG, so DataLoader seeding governs it."""
 
     def __init__(
         self,
         prepared: PreparedData,
         split: str,
-        train: bool,
-        window: int = WINDOW,
-        rotate: bool | None = None,
+        transform: WindowTransform | None = None,
     ) -> None:
         self.prepared = prepared
         self.split = split
         self.indices = prepared.split_indices(split)
-        self.train = train
-        self.window = window
-        self.rotate = train if rotate is None else rotate
+        self.transform = transform or CentreCropResize()
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
         index = self.indices[item]
-        sequence = self.prepared.sequence(index)
-        if self.train:
+        rng = None
+        if self.transform.random:
             rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-            window = training_window(sequence, rng, self.window)
-            if self.rotate:
-                window = random_rotation(window, rng)
-        else:
-            window = evaluation_window(sequence, self.window)
+        window = self.transform(self.prepared.sequence(index), rng)
         return torch.from_numpy(np.ascontiguousarray(window)), self.prepared.samples[index]["label"]

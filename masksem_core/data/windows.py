@@ -1,4 +1,4 @@
-"""Centring, valid-frame crop + linear resize to the model's window, and random rotation.
+"""Centring, valid-frame crop + linear resize to the model's window, and rotation matrices.
 
 ``evaluation_window`` is the one deterministic transform shared by evaluation, ONNX parity
 checks and the live recognizer.
@@ -14,7 +14,6 @@ WINDOW = 120
 MIN_LENGTH = 64
 TRAIN_RATIO_RANGE = (0.5, 1.0)
 TEST_RATIO = 0.95
-MAX_ROTATION = 0.3
 
 
 def valid_frames(sequence: np.ndarray) -> int:
@@ -92,11 +91,3 @@ def rotation_matrix(angles: np.ndarray) -> np.ndarray:
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
     return (rz @ ry @ rx).astype(np.float32)
-
-
-def random_rotation(
-    sequence: np.ndarray, rng: np.random.Generator, max_angle: float = MAX_ROTATION
-) -> np.ndarray:
-    """Rotate every frame and body by one random rotation, angles ~ U[−max, max]."""
-    matrix = rotation_matrix(rng.uniform(-max_angle, max_angle, size=3))
-    return (sequence @ matrix.T).astype(np.float32)

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 import torch
 
+from masksem_core.config import load_experiment
 from masksem_core.data.demo import DEMO_CLASS_NAMES, generate_demo_dataset
 from masksem_core.data.prepare import prepare_dataset, prepare_demo_dataset, prepared_to_pyskl
-from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.data.prepared import PreparedData
 from masksem_core.data.splits import label_fraction_subset, stratified_split
+from masksem_core.engine.builders import evaluation_windows, training_windows
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,9 @@ def test_demo_dataset_prepared_format(demo_dir):
 
 def test_window_dataset_train_random_test_deterministic(demo_dir):
     prepared = PreparedData(demo_dir)
-    train = WindowDataset(prepared, "xsub_train", train=True)
-    test = WindowDataset(prepared, "xsub_test", train=False)
+    config = load_experiment("demo")
+    train = training_windows(prepared, "xsub_train", config.data)
+    test = evaluation_windows(prepared, "xsub_test", config.data)
     x, y = train[0]
     assert x.shape == (1, 120, 25, 3) and x.dtype == torch.float32 and isinstance(y, int)
     torch.manual_seed(0)

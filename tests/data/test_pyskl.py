@@ -54,7 +54,7 @@ def test_raw_pickle_prepares_like_the_builtin_reader_and_the_recognizer(demo_seq
     )
     np.testing.assert_allclose(np.asarray(pyskl.data), np.asarray(builtin.data), atol=1e-5)
     # the evaluated window of a prepared sample = the recognizer's window of the raw skeleton
-    window, _ = WindowDataset(pyskl, "xsub_test", train=False)[0]
+    window, _ = WindowDataset(pyskl, "xsub_test")[0]
     index = pyskl.split_indices("xsub_test")[0]
     raw = demo_sequences[index].data
     live = inference_window(np.where(raw != 0, raw + OFFSET, 0.0).astype(np.float32), "ntu25")

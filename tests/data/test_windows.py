@@ -5,7 +5,6 @@ from masksem_core.data.windows import (
     centre_sequence,
     crop_length,
     evaluation_window,
-    random_rotation,
     resize_time,
     training_window,
     valid_frames,
@@ -50,14 +49,6 @@ def test_test_window_is_deterministic_centre_crop():
     assert np.array_equal(a, b)
     # 95 of 100 frames, centred: frames 2..96 → values 3..97
     assert a[0, 0, 0, 0] == 3 and a[0, -1, 0, 0] == pytest.approx(97)
-
-
-def test_rotation_preserves_lengths_and_zero_bodies():
-    x = np.random.default_rng(0).normal(size=(2, 10, 25, 3)).astype(np.float32)
-    x[1] = 0
-    out = random_rotation(x, np.random.default_rng(1))
-    np.testing.assert_allclose(np.linalg.norm(out, axis=-1), np.linalg.norm(x, axis=-1), rtol=1e-5)
-    assert not out[1].any() and not np.allclose(out, x)
 
 
 def test_centring_on_first_body_first_valid_frame_keeps_absent_joints_zero():

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from masksem_core.config import load_experiment
+from masksem_core.data.transforms import (
+    CentreCropResize,
+    Compose,
+    RandomCropResize,
+    RandomRotation,
+    evaluation_transform,
+    training_transform,
+)
+from masksem_core.data.windows import rotation_matrix
+
+
+def ramp(frames: int) -> np.ndarray:
+    """(1, frames, 1, 3): every coordinate of frame t equals t."""
+    return np.repeat(np.arange(frames, dtype=np.float32)[None, :, None, None], 3, axis=3)
+
+
+def test_random_crop_resize_takes_a_contiguous_part_at_the_natural_order():
+    window = RandomCropResize(window=8, ratio_range=(0.5, 0.5), min_length=1)(
+        ramp(20), np.random.default_rng(0)
+    )[0, :, 0, 0]
+    # 10 of 20 frames, resampled to 8: a linear ramp of slope 9/7 starting at the offset
+    assert window.shape == (8,) and 0 <= window[0] <= 10
+    np.testing.assert_allclose(np.diff(window), 9 / 7, rtol=1e-5)
+
+
+def test_centre_crop_resize_is_deterministic_and_centred():
+    transform = CentreCropResize(window=5, ratio=0.5, min_length=1)
+    assert not transform.random
+    window = transform(ramp(20))[0, :, 0, 0]
+    np.testing.assert_allclose(window, [5, 7.25, 9.5, 11.75, 14])  # frames 5..14
+
+
+def test_random_rotation_by_hand_and_per_axis_range():
+    x = np.zeros((2, 1, 2, 3), dtype=np.float32)
+    x[0, 0, 0] = [1, 0, 0]
+    x[0, 0, 1] = [0, 1, 0]  # body 1 absent: all zeros
+    rotated = RandomRotation((0.0, 0.0, 1.0))(x, np.random.default_rng(4))
+    angle = np.random.default_rng(4).uniform(-1.0, 1.0, size=3)[2]  # the z angle drawn
+    np.testing.assert_allclose(rotated[0, 0, 0], [np.cos(angle), np.sin(angle), 0], atol=1e-6)
+    np.testing.assert_allclose(rotated[0, 0, 1], [-np.sin(angle), np.cos(angle), 0], atol=1e-6)
+    assert not rotated[1].any()
+    np.testing.assert_allclose(
+        rotation_matrix(np.array([0.0, 0.0, angle])) @ [1, 0, 0], rotated[0, 0, 0], atol=1e-6
+    )
+
+
+def test_compose_applies_in_order_and_is_random_if_any_part_is():
+    crop = CentreCropResize(window=4, ratio=1.0, min_length=1)
+    pipeline = Compose((crop, RandomRotation((0.0, 0.0, 0.0))))
+    assert pipeline.random and not Compose((crop,)).random
+    np.testing.assert_allclose(pipeline(ramp(7), np.random.default_rng(0)), crop(ramp(7)))
+
+
+def test_pipelines_follow_the_config():
+    config = load_experiment("demo", ["data.rotation=[0, 1.0, 0]", "data.test_crop=0.8"])
+    train = training_transform(config.data)
+    assert [type(t) for t in train.transforms] == [RandomCropResize, RandomRotation]
+    assert train.transforms[1].max_angles == (0.0, 1.0, 0.0)
+    off = load_experiment("demo", ["data.rotation=[0, 0, 0]"])
+    assert [type(t) for t in training_transform(off.data).transforms] == [RandomCropResize]
+    (crop,) = evaluation_transform(config.data).transforms
+    assert crop == CentreCropResize(120, 0.8, 64)
+
+
+@pytest.mark.parametrize("name", ["demo", "ntu60_xsub", "paper"])
+def test_paper_configs_keep_mamps_augmentation(name):
+    data = load_experiment(name).data
+    assert data.rotation == (0.3, 0.3, 0.3) and data.train_crop == (0.5, 1.0)
+    assert data.test_crop == 0.95 and data.min_crop_frames == 64
