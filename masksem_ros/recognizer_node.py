@@ -34,7 +34,6 @@ from masksem_core.runtime.recognizer import (
     LiveRecognizer,
     LiveSettings,
     assess_health,
-    check_settings,
 )
 from masksem_core.runtime.session import ActionSession
 from masksem_ros.codec import positions_of
@@ -151,9 +150,7 @@ class RecognizerNode(LifecycleNode):
         path = resolve_model_path(str(self.value("model_path")))
         providers = [x for x in self.value("providers") if x] or None
         try:
-            problems = check_settings(self.settings())
-            if problems:
-                raise MaskSemError("; ".join(problems))
+            settings = self.settings()  # LiveSettings names what does not fit together
             session = ActionSession(
                 path, providers=providers, threads=self.value("threads") or None
             )
@@ -168,7 +165,7 @@ class RecognizerNode(LifecycleNode):
         )
         session.warm_up(self.value("max_persons"))
         self.recognizer = LiveRecognizer(
-            session, self.settings(), self.publish_decision, self.on_worker_error
+            session, settings, self.publish_decision, self.on_worker_error
         )
         self.reported = {}
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -191,23 +188,32 @@ class RecognizerNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.stop_listening()
+        return super().on_deactivate(state)
+
+    def stop_listening(self) -> None:
         if self.subscription is not None:
             self.destroy_subscription(self.subscription)
             self.subscription = None
         if self.diagnostics_timer is not None:
             self.destroy_timer(self.diagnostics_timer)
             self.diagnostics_timer = None
-        return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """``ros2 lifecycle set … shutdown`` ends the process (exit code 0) once the transition's
+        reply has been sent."""
         self.release()
+        self.get_logger().info("shutdown transition: the process ends")
+        self.create_timer(0.2, lambda: rclpy.try_shutdown(context=self.context))
         return TransitionCallbackReturn.SUCCESS
 
     def release(self) -> None:
+        """Everything configure and activate made (shutdown may come from any state)."""
+        self.stop_listening()
         if self.recognizer is not None:
             self.recognizer.stop()
             self.recognizer = None

@@ -83,7 +83,6 @@ def resample_by_time(
 @dataclass
 class BufferStats:
     accepted: int = 0
-    dropped_backwards: int = 0
     resets_after_gap: int = 0
 
 
@@ -124,7 +123,6 @@ class TimedSkeletonBuffer:
         """Add one (M, V, 3) frame; raises SkeletonMessageError for a stamp going backwards."""
         newest = self.newest
         if newest is not None and stamp <= newest:
-            self.stats.dropped_backwards += 1
             raise SkeletonMessageError(
                 "out_of_order",
                 f"stamp {stamp:.3f} s is not after the previous "
@@ -214,7 +212,6 @@ class LatestOnlyWorker:
         self.on_error = on_error
         self.pending: queue.Queue = queue.Queue(maxsize=1)
         self.stale = 0
-        self.processed = 0
         self.failed = 0
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -240,7 +237,6 @@ class LatestOnlyWorker:
                 break
             try:
                 self.handler(item)
-                self.processed += 1
             except Exception as err:  # the worker must survive a bad window
                 self.failed += 1
                 self.on_error(err)

@@ -1,76 +1,20 @@
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.ros.conftest import GTU_CLASSES, rss_mb, start_node, stop_node, wait_until
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def listener(ros_env):
-    """The test process subscribes to the recognizer's outputs over DDS."""
-    import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.node import Node
-    from std_msgs.msg import Float32MultiArray, String
-
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = Node("test_listener", context=context)
-    received = {"labels": [], "scores": [], "diagnostics": {}, "statuses": []}
-
-    def on_diagnostics(message: DiagnosticArray) -> None:
-        for status in message.status:
-            received["diagnostics"].update({v.key: v.value for v in status.values})
-            received["statuses"].append((status.level, status.message))
-
-    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 10)
-    node.create_subscription(
-        String, "/action_label", lambda m: received["labels"].append((time.time(), m.data)), 10
-    )
-    node.create_subscription(
-        Float32MultiArray, "/action_scores", lambda m: received["scores"].append(m), 10
-    )
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-
-    def spin_for(seconds: float) -> None:
-        end = time.time() + seconds
-        while time.time() < end:
-            executor.spin_once(timeout_sec=0.05)
-
-    yield received, spin_for
-    executor.shutdown()
-    node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-def run_publisher(ros_env, file: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(HERE / "skeleton_publisher.py"), str(file), *extra],
-        env=ros_env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-
-
-def recognizer(gtu_model, ros_env, tmp_path, **params):
-    defaults = {
-        "model_path": str(gtu_model),
-        "window_seconds": 2.0,
-        "stride_seconds": 0.5,
-        "score_threshold": 0.0,
-        "diagnostics_period": 0.5,
-    }
-    return start_node(
-        "masksem_ros.recognizer_node", {**defaults, **params}, ros_env, tmp_path / "recognizer.log"
-    )
+from tests.ros.conftest import (
+    GTU_CLASSES,
+    recognizer,
+    ros_client,
+    rss_mb,
+    run_publisher,
+    start_node,
+    stop_node,
+    wait_until,
+)
 
 
 def spin_while(process: subprocess.Popen, spin_for, timeout: float) -> None:
@@ -155,10 +99,7 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
 
 def test_skeleton_source_on_a_photo_of_a_person(ros_env, tmp_path):
     import cv2
-    import rclpy
     from geometry_msgs.msg import PoseArray
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
     from skimage.data import astronaut
 
@@ -170,22 +111,17 @@ def test_skeleton_source_on_a_photo_of_a_person(ros_env, tmp_path):
         ros_env,
         tmp_path / "source.log",
     )
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = Node("test_skeleton_listener", context=context)
     messages = []
-    node.create_subscription(PoseArray, "/skeleton", messages.append, qos_profile_sensor_data)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
     try:
-        deadline = time.time() + 60
-        while not messages and time.time() < deadline and source.poll() is None:
-            executor.spin_once(timeout_sec=0.2)
+        with ros_client("test_skeleton_listener") as (node, executor):
+            node.create_subscription(
+                PoseArray, "/skeleton", messages.append, qos_profile_sensor_data
+            )
+            deadline = time.time() + 60
+            while not messages and time.time() < deadline and source.poll() is None:
+                executor.spin_once(timeout_sec=0.2)
     finally:
         stop_node(source)
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.shutdown(context=context)
     assert messages, (tmp_path / "source.log").read_text()[-2000:]
     msg = messages[0]
     joints = np.array([[p.position.x, p.position.y, p.position.z] for p in msg.poses])
@@ -196,27 +132,15 @@ def test_skeleton_source_on_a_photo_of_a_person(ros_env, tmp_path):
 
 def set_parameters(name: str, values: dict) -> list:
     """What `ros2 param set` does: the node's set_parameters service, over DDS."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.node import Node
     from rclpy.parameter import Parameter
     from rclpy.parameter_client import AsyncParameterClient
 
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = Node("test_param_client", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    try:
+    with ros_client("test_param_client") as (node, executor):
         client = AsyncParameterClient(node, name)
         assert client.wait_for_services(timeout_sec=20.0)
         future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
         executor.spin_until_future_complete(future, timeout_sec=20.0)
         return future.result().results
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.shutdown(context=context)
 
 
 def test_parameters_apply_while_running_and_bad_values_are_rejected(
