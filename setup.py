@@ -5,6 +5,7 @@ from glob import glob
 from setuptools import find_packages, setup
 
 PACKAGE = "masksem_ros"
+TRAINING = "masksem_training"
 
 EXTRAS = {
     # torch is installed first and pinned by the user or CI (see README): never resolve it here.
@@ -32,7 +33,10 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     description="MaskSem: semantic-guided masked motion pretraining and a ROS 2 action recognizer",
-    packages=find_packages(include=["masksem_core", "masksem_core.*", "masksem_ros"]),
+    # training/ is installed as the package masksem_training: the console scripts below and
+    # `python training/pretrain.py` in a checkout run the same files.
+    packages=[*find_packages(include=["masksem_core", "masksem_core.*", "masksem_ros"]), TRAINING],
+    package_dir={TRAINING: "training"},
     package_data={"masksem_core": ["configs/*.yaml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -52,8 +56,11 @@ setup(
         "console_scripts": [
             "recognizer = masksem_ros.recognizer_node:main",
             "skeleton_source = masksem_ros.skeleton_source_node:main",
-            "masksem-recognizer = masksem_ros.recognizer_node:main",
-            "masksem-skeleton-source = masksem_ros.skeleton_source_node:main",
+            f"masksem-pretrain = {TRAINING}.pretrain:main",
+            f"masksem-linear-eval = {TRAINING}.linear_eval:main",
+            f"masksem-finetune = {TRAINING}.finetune:main",
+            f"masksem-prepare = {TRAINING}.prepare_data:main",
+            f"masksem-export = {TRAINING}.export_onnx:main",
         ]
     },
 )

@@ -105,23 +105,24 @@ def stdout_reader_gone() -> bool:
     return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
-def report_errors(action: Callable[[], object]) -> int:
-    """Run ``action``; a ``MaskSemError`` (or a missing file) becomes one line on stderr and exit
-    code 2; a loss that is no longer finite too. A closed stdout (``| head``) ends quietly.
-    Anything else is a bug and keeps its traceback."""
+def report_errors(action: Callable[[], int | None]) -> int:
+    """Run ``action`` (it returns nothing or an exit code); a ``MaskSemError`` becomes one line
+    on stderr and its ``exit_code``, a missing or existing file and a loss that is no longer
+    finite exit code 2. A closed stdout (``| head``) ends quietly. Anything else is a bug and
+    keeps its traceback. The one place where the scripts turn errors into exit codes."""
     try:
-        action()
+        code = action() or 0
         sys.stdout.flush()
     except (MaskSemError, FileNotFoundError, FileExistsError, FloatingPointError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return USER_ERROR
+        return getattr(err, "exit_code", USER_ERROR)
     except BrokenPipeError:
         if not stdout_reader_gone():
             raise
         # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return PIPE_CLOSED
-    return 0
+    return code
 
 
 def show_library_messages() -> None:

@@ -13,10 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from masksem_core.data.sequence import SkeletonFileError
-from masksem_core.engine.checkpoint import CheckpointError
-from masksem_core.export.onnx_export import ATTENTION_EXPORTS, ParityError
-from masksem_core.runtime.session import ModelFileError
+from masksem_core.export.onnx_export import ATTENTION_EXPORTS
+from masksem_training.cli_common import report_errors
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,36 +60,26 @@ def main(argv: list[str] | None = None) -> int:
         "--model-card", action="store_true", help="also write a Markdown model card FILE.md"
     )
     args = parser.parse_args(argv)
+    return report_errors(lambda: export(args))
+
+
+def export(args: argparse.Namespace) -> None:
+    """Export, check parity, optionally quantise and write the model card; print the report."""
     from masksem_core.export.export_checkpoint import export_checkpoint, write_model_card
 
-    try:
-        report = export_checkpoint(
-            args.checkpoint,
-            args.out,
-            args.data,
-            args.split,
-            args.parity_windows,
-            args.int8,
-            args.attention,
-        )
-        if args.model_card:
-            card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))
-            report["model_card"] = str(card)
-    except ParityError as err:
-        print(f"error: parity check failed, {args.out} is not trustworthy: {err}", file=sys.stderr)
-        return 3
-    except (
-        CheckpointError,
-        ModelFileError,
-        SkeletonFileError,
-        FileNotFoundError,
-        KeyError,
-        ValueError,
-    ) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    report = export_checkpoint(
+        args.checkpoint,
+        args.out,
+        args.data,
+        args.split,
+        args.parity_windows,
+        args.int8,
+        args.attention,
+    )
+    if args.model_card:
+        card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))
+        report["model_card"] = str(card)
     print(json.dumps(report, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-from cli_common import base_parser, run_main
-
-from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.run_layout import pretrained_checkpoint
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.tasks import FineTuning
+from masksem_training.cli_common import base_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_init
             else (args.init or config.finetune.init or str(pretrained_checkpoint(config)))
         )
-        run_classification(config, context, "finetune", init=init, resume=args.resume)
+        run_stage(config, context, FineTuning(config, context, init), args.resume)
 
     return run_main(args, body)
 

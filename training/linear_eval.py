@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import sys
 
-from cli_common import base_parser, run_main
-
-from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.run_layout import pretrained_checkpoint
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.tasks import linear_probe
+from masksem_training.cli_common import base_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,10 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_intermixed_args(argv)
 
     def body(config, context):
-        init = args.init or config.linear.init or str(pretrained_checkpoint(config))
-        run_classification(
-            config, context, "linear", init=init, resume=args.resume, random_encoder=args.no_init
+        init = (
+            None
+            if args.no_init
+            else (args.init or config.linear.init or str(pretrained_checkpoint(config)))
         )
+        run_stage(config, context, linear_probe(config, context, init), args.resume)
 
     return run_main(args, body)
 

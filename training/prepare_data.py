@@ -21,8 +21,9 @@ from masksem_core.data.prepare import (
     prepare_demo_dataset,
     prepared_to_pyskl,
 )
-from masksem_core.errors import DataError, MaskSemError
+from masksem_core.errors import DataError
 from masksem_core.skeleton import LAYOUTS
+from masksem_training.cli_common import report_errors
 
 DATASETS = [*sorted(SPECS), "pyskl", "demo"]
 
@@ -111,31 +112,31 @@ def read_class_names(path: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        if args.export_pyskl is not None:
-            print(f"wrote {prepared_to_pyskl(args.src, args.export_pyskl)}")
-            return 0
-        if args.dataset == "demo":
-            prepare_demo_dataset(args.out, args.demo_samples_per_class, overwrite=args.overwrite)
-            report = PreparationReport("demo", args.out)
-        else:
-            report = prepare_dataset(
-                args.dataset,
-                args.src,
-                args.out,
-                args.workers,
-                args.max_frames,
-                args.overwrite,
-                progress=not args.quiet,
-                layout=args.layout,
-                joint_order=args.joint_order.split(",") if args.joint_order else None,
-                class_names=read_class_names(args.class_names) if args.class_names else None,
-            )
-    except (FileNotFoundError, FileExistsError, MaskSemError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return report_errors(lambda: prepare(args))
+
+
+def prepare(args: argparse.Namespace) -> None:
+    """Write the prepared dataset (or the pyskl pickle) that ``args`` ask for."""
+    if args.export_pyskl is not None:
+        print(f"wrote {prepared_to_pyskl(args.src, args.export_pyskl)}")
+        return
+    if args.dataset == "demo":
+        prepare_demo_dataset(args.out, args.demo_samples_per_class, overwrite=args.overwrite)
+        report = PreparationReport("demo", args.out)
+    else:
+        report = prepare_dataset(
+            args.dataset,
+            args.src,
+            args.out,
+            args.workers,
+            args.max_frames,
+            args.overwrite,
+            progress=not args.quiet,
+            layout=args.layout,
+            joint_order=args.joint_order.split(",") if args.joint_order else None,
+            class_names=read_class_names(args.class_names) if args.class_names else None,
+        )
     print(report.summary())
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from cli_common import base_parser, run_main
-
-from masksem_core.engine.classify_run import run_classification
-from masksem_core.engine.pretrain_run import run_pretraining
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.tasks import Pretraining, linear_probe
+from masksem_training.cli_common import base_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,12 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_intermixed_args(argv)
 
     def body(config, context):
-        checkpoint = run_pretraining(config, context, resume=args.resume, init=args.init)
+        pretrained = run_stage(
+            config, context, Pretraining(config, context, args.init), args.resume
+        )
         then_linear = (
             config.pretrain.then_linear_eval if args.linear_eval is None else args.linear_eval
         )
         if then_linear:
-            run_classification(config, context, "linear", init=str(checkpoint))
+            run_stage(config, context, linear_probe(config, context, pretrained.checkpoint))
 
     return run_main(args, body)
 
