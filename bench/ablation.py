@@ -1,4 +1,4 @@
-"""Does our pretraining learn? The small-scale study of issue 12 on real data, with paired seeds.
+"""Does our pretraining learn? The small-scale study on real data, with paired seeds.
 
 NW-UCLA (views 1–2 train, view 3 test) with a 3×64 encoder: every variant is pretrained with the
 same model, schedule, batch and seeds (same seed ⇒ same initial weights, data order and
@@ -46,9 +46,11 @@ from masksem_core.atomic import write_json_atomic
 from masksem_core.config import ExperimentConfig, load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.checkpoint import load_checkpoint
-from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.distributed import setup_distributed
-from masksem_core.engine.pretrain_run import run_pretraining
+from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.summary import RunSummary
+from masksem_core.engine.tasks import FineTuning, Pretraining, StageBuilder, linear_probe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -199,38 +201,36 @@ def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
         extra.append(f"pretraining.semantic_from_epoch={max(1, epochs // 2)}")
     out = pretrain_dir(work, run)
     config = run_config(work, run, out, extra)
-    summary = out / "pretrain" / "summary.json"
-    if not summary.is_file():
-        resume = "auto" if (out / "pretrain" / "last.pt").is_file() else None
-        print(f"== pretrain {out.name}" + (" (resuming)" if resume else ""), flush=True)
-        run_pretraining(config, setup_distributed("cpu"), resume=resume, init=init)
-    wall = json.loads(summary.read_text())["wall_seconds"]
-    return out / "pretrain" / "last.pt", before + wall
+    builder = Pretraining(config, setup_distributed("cpu"), init)
+    summary = finished_or_run(config, builder, f"pretrain {out.name}")
+    return Path(summary.checkpoint), before + summary.wall_seconds
 
 
-def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> dict:
+def finished_or_run(config: ExperimentConfig, builder: StageBuilder, what: str) -> RunSummary:
+    """The stage's summary when it has finished; otherwise run (or resume) it."""
+    folder = stage_dir(config, builder.stage)
+    if (folder / SUMMARY).is_file():
+        return RunSummary.read(folder)
+    resume = "auto" if (folder / CHECKPOINT).is_file() else None
+    print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
+    return run_stage(config, setup_distributed("cpu"), builder, resume)
+
+
+def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> RunSummary:
     """The run's evaluation protocol on its encoder (resumable); returns the summary."""
-    out = pretrain_dir(work, run)
     overrides = (
         ["linear.epochs=1", "finetune.epochs=1", "finetune.warmup_epochs=0"] if quick else []
     )
     if run.protocol == "finetune_10pct":
         overrides += ["finetune.label_fraction=0.1", f"finetune.label_seed={run.seed}"]
-    config = run_config(work, run, out, overrides)
-    mode = "linear" if run.protocol == "linear" else "finetune"
-    folder = out / ("linear" if mode == "linear" else f"finetune_10pct_seed{run.seed}")
-    if (folder / "summary.json").is_file():
-        return json.loads((folder / "summary.json").read_text())
-    resume = "auto" if (folder / "last.pt").is_file() else None
-    print(f"== {run.protocol} {out.name}" + (" (resuming)" if resume else ""), flush=True)
-    return run_classification(
-        config,
-        setup_distributed("cpu"),
-        mode,
-        init=str(checkpoint) if checkpoint else None,
-        resume=resume,
-        random_encoder=checkpoint is None and mode == "linear",
+    config = run_config(work, run, pretrain_dir(work, run), overrides)
+    context, init = setup_distributed("cpu"), str(checkpoint) if checkpoint else None
+    builder = (
+        linear_probe(config, context, init)
+        if run.protocol == "linear"
+        else FineTuning(config, context, init)
     )
+    return finished_or_run(config, builder, f"{run.protocol} {pretrain_dir(work, run).name}")
 
 
 def adam_gradient_scale(checkpoint: Path) -> dict:
@@ -248,7 +248,7 @@ def adam_gradient_scale(checkpoint: Path) -> dict:
     return {"median_rms_grad": float(rms.median()), "below_eps": float((rms < eps).float().mean())}
 
 
-def record(run: Run, summary: dict, checkpoint: Path | None, pretrain_wall: float) -> dict:
+def record(run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall: float) -> dict:
     entry = {
         "dataset": run.dataset,
         "variant": run.variant,
@@ -256,12 +256,12 @@ def record(run: Run, summary: dict, checkpoint: Path | None, pretrain_wall: floa
         "model": MODEL,
         "pretrain_epochs": run.pretrain_epochs,
         "protocol": run.protocol,
-        "eval_epochs": summary["epochs"],
-        "top1": round(summary["last_epoch"]["top1"], 2),
-        "top5": round(summary["last_epoch"]["top5"], 2),
-        "wall_s": round(pretrain_wall + summary["wall_seconds"], 1),
+        "eval_epochs": summary.epochs,
+        "top1": round(summary.last_epoch.top1, 2),
+        "top5": round(summary.last_epoch.top5, 2),
+        "wall_s": round(pretrain_wall + summary.wall_seconds, 1),
         "pretrain_wall_s": round(pretrain_wall, 1),
-        "probe_curve": [round(h["test_top1"], 2) for h in summary["history"]],
+        "probe_curve": [round(h["test_top1"], 2) for h in summary.history],
     }
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)

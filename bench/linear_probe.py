@@ -24,8 +24,10 @@ from machine import describe  # bench/ is the script's folder
 
 from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_dataset
-from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.distributed import setup_distributed
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.summary import RunSummary
+from masksem_core.engine.tasks import linear_probe
 
 REPO = Path(__file__).resolve().parents[1]
 NW_UCLA = REPO.parent / "shared" / "data" / "nw_ucla"
@@ -37,7 +39,7 @@ SMALL_MODEL = [
 ]
 
 
-def probe(work: Path, cached: bool, epochs: int, seed: int) -> dict:
+def probe(work: Path, cached: bool, epochs: int, seed: int) -> RunSummary:
     """One linear probe of the seeded random encoder; returns its summary."""
     out = work / ("cached" if cached else "online")
     shutil.rmtree(out, ignore_errors=True)
@@ -56,7 +58,8 @@ def probe(work: Path, cached: bool, epochs: int, seed: int) -> dict:
             f"experiment=probe_{out.name}",
         ],
     )
-    return run_classification(config, setup_distributed("cpu"), "linear", random_encoder=True)
+    context = setup_distributed("cpu")
+    return run_stage(config, context, linear_probe(config, context, None))
 
 
 def main() -> None:
@@ -85,9 +88,9 @@ def main() -> None:
         rows.append(
             {
                 "probe": "cached features" if cached else "online",
-                "epochs": summary["epochs"],
-                "wall_s": round(summary["wall_seconds"], 1),
-                "top1": round(summary["last_epoch"]["top1"], 2),
+                "epochs": summary.epochs,
+                "wall_s": round(summary.wall_seconds, 1),
+                "top1": round(summary.last_epoch.top1, 2),
             }
         )
     if args.json:

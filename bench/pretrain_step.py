@@ -32,7 +32,8 @@ from machine import describe  # bench/ is the script's folder
 
 from masksem_core.config import load_experiment
 from masksem_core.data.ntu import read_ntu_skeleton
-from masksem_core.engine.builders import autocast, build_pretrainer
+from masksem_core.engine.builders import build_pretrainer
+from masksem_core.engine.precision import autocast
 from masksem_core.engine.schedule import build_adamw, parameter_groups
 from masksem_core.model.transformer import attention_path
 from masksem_core.pretraining import gradcam

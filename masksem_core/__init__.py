@@ -1,3 +1,4 @@
-"""MaskSem core library: skeleton layouts, data, model, pretraining objective, engine, deploy."""
+"""MaskSem core library: skeleton layouts, data, model, pretraining objective, training engine,
+ONNX export and the live runtime."""
 
 __version__ = "0.1.0"

@@ -12,7 +12,8 @@ import torch
 
 from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_demo_dataset
-from masksem_core.model import SkeletonEncoder
+from masksem_core.model import ActionClassifier, FineTuneHead, LinearProbeHead, SkeletonEncoder
+from masksem_core.runtime.model_info import ModelInfo
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -33,6 +34,17 @@ def tiny_encoder(num_joints: int = 25, window: int = 16, **kwargs) -> SkeletonEn
     params = dict(window=window, segment_length=4, dim=32, depth=2, num_heads=4, mlp_dim=64)
     params.update(kwargs)
     return SkeletonEncoder(num_joints, **params)
+
+
+META = ModelInfo(("a", "b", "c"), "ntu25", window=16, segment_length=4)
+
+
+def tiny_classifier(head: type = LinearProbeHead) -> ActionClassifier:
+    """A tiny 3-class classifier over 16-frame windows, in eval mode."""
+    enc = tiny_encoder(25)
+    if head is FineTuneHead:
+        return ActionClassifier(enc, FineTuneHead(enc.dim, 25, 3)).eval()
+    return ActionClassifier(enc, head(enc.dim, 3)).eval()
 
 
 @pytest.fixture(autouse=True)

@@ -5,21 +5,68 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 from torch.utils.data.distributed import DistributedSampler
 
-from masksem_core.config import DataConfig, ExperimentConfig
+from masksem_core.config import DataConfig, ExperimentConfig, ModelConfig
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.data.transforms import evaluation_transform, training_transform
 from masksem_core.engine.distributed import DistributedContext
 from masksem_core.errors import ConfigError
-from masksem_core.model.factory import build_encoder
+from masksem_core.model import (
+    ActionClassifier,
+    FineTuneHead,
+    LinearProbeHead,
+    PooledMLPHead,
+    SkeletonEncoder,
+)
 from masksem_core.pretraining import MaskSem
 from masksem_core.skeleton import get_layout
 
 log = logging.getLogger(__name__)
+
+
+def build_encoder(
+    model_cfg: ModelConfig, num_joints: int, window: int, drop_path: float = 0.0
+) -> SkeletonEncoder:
+    return SkeletonEncoder(
+        num_joints,
+        in_channels=3,
+        window=window,
+        segment_length=model_cfg.segment_length,
+        dim=model_cfg.dim,
+        depth=model_cfg.depth,
+        num_heads=model_cfg.heads,
+        mlp_dim=model_cfg.mlp_dim,
+        drop_path=drop_path,
+        weight_init=model_cfg.weight_init,
+    )
+
+
+def build_classifier(
+    model_cfg: ModelConfig,
+    num_joints: int,
+    window: int,
+    num_classes: int,
+    head: str,
+    drop_path: float = 0.0,
+    head_dropout: float = 0.3,
+) -> ActionClassifier:
+    """Encoder + head: ``linear`` probe, ``mlp`` (MAMP's fine-tuning head) or ``pooled_mlp``."""
+    encoder = build_encoder(model_cfg, num_joints, window, drop_path)
+    if head == "linear":
+        return ActionClassifier(encoder, LinearProbeHead(encoder.dim, num_classes))
+    if head == "mlp":
+        return ActionClassifier(
+            encoder, FineTuneHead(encoder.dim, num_joints, num_classes, dropout=head_dropout)
+        )
+    if head == "pooled_mlp":
+        return ActionClassifier(
+            encoder, PooledMLPHead(encoder.dim, num_classes, dropout=head_dropout)
+        )
+    raise ValueError(f"unknown head {head!r}; choose linear, mlp or pooled_mlp")
 
 
 def build_pretrainer(config: ExperimentConfig, layout_name: str) -> MaskSem:
@@ -48,6 +95,16 @@ def open_dataset(data_cfg: DataConfig, context: DistributedContext) -> PreparedD
         if context.enabled:
             dist.barrier()
     return PreparedData(root)
+
+
+def training_windows(prepared: PreparedData, split: str, data_cfg: DataConfig) -> WindowDataset:
+    """The split's windows under the config's training transforms (crop, rotation)."""
+    return WindowDataset(prepared, split, training_transform(data_cfg))
+
+
+def evaluation_windows(prepared: PreparedData, split: str, data_cfg: DataConfig) -> WindowDataset:
+    """The split's deterministic evaluation windows."""
+    return WindowDataset(prepared, split, evaluation_transform(data_cfg))
 
 
 class ShardSampler(Sampler[int]):
@@ -106,15 +163,3 @@ def eval_loader(
         num_workers=workers,
         pin_memory=context.device.type == "cuda",
     )
-
-
-def autocast(precision: str, device: torch.device) -> torch.autocast:
-    """bf16/fp16 autocast where asked for (``auto``: bf16 on a CUDA GPU that supports it)."""
-    if precision == "auto":
-        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-    if precision not in ("fp32", "bf16", "fp16"):
-        raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError("fp16 autocast needs a CUDA device; use bf16 or fp32 on CPU")
-    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-    return torch.autocast(device.type, dtype=dtype, enabled=precision != "fp32")

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from masksem_core.atomic import atomic_path
-from masksem_core.config import ExperimentConfig
+from masksem_core.config import ExperimentConfig, ModelConfig
 from masksem_core.errors import ConfigError, MaskSemError
 
 FORMAT = "masksem-checkpoint"
@@ -123,6 +123,15 @@ def _tuplify(value: object) -> object:
     if isinstance(value, list | tuple):
         return tuple(_tuplify(v) for v in value)
     return value
+
+
+def load_pretrained_encoder(path: str | Path) -> tuple[ModelConfig, dict, str]:
+    """(model config, encoder state, layout) of any MaskSem checkpoint holding an encoder."""
+    state = load_checkpoint(path)
+    encoder = sub_state(state["model"], "encoder")
+    if not encoder:
+        raise CheckpointError(f"{path} holds no encoder weights (no 'encoder.*' keys)")
+    return checkpoint_config(state, path).model, encoder, state["layout"]
 
 
 def checkpoint_config(state: dict, path: str | Path) -> ExperimentConfig:

@@ -53,6 +53,17 @@ def all_reduce_sum(values: torch.Tensor, context: DistributedContext) -> torch.T
     return values
 
 
+def all_reduce_mean(values: dict[str, float], context: DistributedContext) -> dict[str, float]:
+    """The mean of each value over ranks (MAE's ``all_reduce_mean``); the same keys on every
+    rank are required."""
+    if not context.enabled:
+        return values
+    keys = sorted(values)
+    tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return {k: float(v) / context.world_size for k, v in zip(keys, tensor, strict=True)}
+
+
 def all_gather_objects(obj: object, context: DistributedContext) -> list:
     if not context.enabled:
         return [obj]
@@ -68,3 +79,13 @@ def replicas_in_sync(model: torch.nn.Module, context: DistributedContext) -> boo
         checksum = (flat * torch.arange(1, flat.numel() + 1, dtype=torch.float64).sin()).sum()
     sums = all_gather_objects(float(checksum), context)
     return all(s == sums[0] for s in sums)
+
+
+def wrap_for_training(model: torch.nn.Module, context: DistributedContext) -> torch.nn.Module:
+    """DistributedDataParallel when several processes run, the bare model otherwise."""
+    if not context.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    device_ids = [context.local_rank] if context.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=device_ids)

@@ -10,16 +10,26 @@ Test windows are deterministic, so the test set is encoded once instead of once 
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from masksem_core.engine.builders import autocast, eval_loader
+from masksem_core.config import ExperimentConfig
+from masksem_core.engine.builders import eval_loader
+from masksem_core.engine.checkpoint import load_checkpoint, save_checkpoint
 from masksem_core.engine.distributed import DistributedContext, all_gather_objects
-from masksem_core.engine.loops import progress
+from masksem_core.engine.evaluation import accuracy_counts
+from masksem_core.engine.monitor import progress
+from masksem_core.engine.precision import autocast
+from masksem_core.engine.run_layout import FEATURE_CACHE
 from masksem_core.model import ActionClassifier, LinearProbeHead
+
+log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
@@ -84,11 +94,10 @@ def evaluate_head(head: LinearProbeHead, features: torch.Tensor, labels: torch.T
     """Top-1/top-5 (%) and mean cross-entropy of the head on cached features."""
     head.eval()
     logits = head.classify(features)
-    k = min(5, logits.shape[1])
-    top = logits.topk(k, dim=1).indices
+    top1, top5 = accuracy_counts(logits, labels)
     return {
-        "top1": 100.0 * (top[:, 0] == labels).float().mean().item(),
-        "top5": 100.0 * (top == labels[:, None]).any(dim=1).float().mean().item(),
+        "top1": 100.0 * top1 / len(labels),
+        "top5": 100.0 * top5 / len(labels),
         "loss": nn.functional.cross_entropy(logits, labels).item(),
         "samples": len(labels),
         "unique_samples": len(labels),
@@ -97,3 +106,53 @@ def evaluate_head(head: LinearProbeHead, features: torch.Tensor, labels: torch.T
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
     return max(num_samples // min(batch_size, num_samples), 1)
+
+
+def encoder_digest(model: ActionClassifier) -> float:
+    """A cheap fingerprint of the frozen encoder's weights (sum of |w|), so a feature cache
+    written for another encoder is never reused."""
+    return float(sum(p.detach().double().abs().sum() for p in model.encoder.parameters()))
+
+
+def cached_probe_features(
+    model: ActionClassifier,
+    train_set: torch.utils.data.Dataset,
+    test_loader: DataLoader,
+    config: ExperimentConfig,
+    context: DistributedContext,
+    out: Path,
+) -> dict[str, torch.Tensor]:
+    """Pooled frozen features of ``linear.feature_draws`` augmented passes over the training
+    windows and of the test windows; stored in the stage folder so a resumed probe reuses them."""
+    path, draws = out / FEATURE_CACHE, config.linear.feature_draws
+    if path.is_file():
+        cache = load_checkpoint(path)
+        if cache.get("draws") == draws and cache.get("encoder_digest") == encoder_digest(model):
+            return cache["features"]
+    started = time.perf_counter()
+    train, train_labels = encode_draws(
+        model,
+        train_set,
+        draws,
+        config.seed,
+        context,
+        config.eval_batch_size,
+        config.data.num_workers,
+        config.precision,
+    )
+    test, test_labels = encode_pooled(model, test_loader, context, config.precision)
+    features = {
+        "train": train,
+        "train_labels": train_labels,
+        "test": test,
+        "test_labels": test_labels,
+    }
+    if context.is_main:
+        save_checkpoint(
+            path, {"draws": draws, "encoder_digest": encoder_digest(model), "features": features}
+        )
+        log.info(
+            f"linear probe: encoded {draws} augmentation draws of {len(train_labels)} training "
+            f"and {len(test_labels)} test windows in {time.perf_counter() - started:.1f} s"
+        )
+    return features

@@ -7,18 +7,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.config import DataConfig
+from masksem_core.data.prepared import PreparedData
+from masksem_core.engine.builders import build_classifier, evaluation_windows
 from masksem_core.engine.checkpoint import (
     CheckpointError,
     checkpoint_config,
     load_checkpoint,
     load_state_strict,
 )
-from masksem_core.engine.run_layout import SUMMARY
+from masksem_core.engine.summary import RunSummary
 from masksem_core.export.onnx_export import check_parity, export_classifier
 from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier
-from masksem_core.model.factory import build_classifier
 from masksem_core.runtime.model_info import ModelInfo
 from masksem_core.runtime.session import ActionSession
 from masksem_core.skeleton import get_layout
@@ -45,9 +46,11 @@ def classifier_from_checkpoint(path: str | Path) -> tuple[ActionClassifier, dict
     return model.eval(), state
 
 
-def real_windows(data_root: str | Path, split: str, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Up to ``count`` deterministic test windows (B, M, T, V, C) and labels of a split."""
-    dataset = WindowDataset(PreparedData(data_root), split, train=False)
+def real_windows(
+    data_root: str | Path, split: str, count: int, data_cfg: DataConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``count`` evaluation windows (B, M, T, V, C) and labels of a split."""
+    dataset = evaluation_windows(PreparedData(data_root), split, data_cfg)
     picks = np.linspace(0, len(dataset) - 1, min(count, len(dataset))).astype(int)
     items = [dataset[int(i)] for i in picks]
     return np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
@@ -88,7 +91,7 @@ def export_checkpoint(
         "random": check_parity(model, session, random),
     }
     windows, labels = real_windows(
-        data_root or config.data.root, split or config.data.test_split, parity_windows
+        data_root or config.data.root, split or config.data.test_split, parity_windows, config.data
     )
     report["real"] = check_parity(model, session, windows)
     fp32_pred = session.logits(windows).argmax(1)
@@ -121,17 +124,36 @@ def limitations(prepared: PreparedData, train_size: int) -> str:
     return text
 
 
+def export_checks(report: dict) -> list[str]:
+    """The model card's lines on parity, size, attention kernel and the int8 variant."""
+    real = report["real"]
+    attention = (
+        "fused (ONNX Runtime's MultiHeadAttention, ONNX Runtime only)."
+        if report.get("attention") == "fused"
+        else "standard ONNX MatMul/Softmax."
+    )
+    lines = [
+        f"- **Export checks**: parity with PyTorch on {real['windows']} real test windows, max "
+        f"|Δlogit| {real['max_abs_diff']:.1e}, same argmax {real['same_argmax']}; "
+        f"{report['parameters']:,} parameters; attention: {attention}"
+    ]
+    if "int8" in report:
+        lines.append(
+            f"- **int8 variant** `{Path(report['int8']['onnx']).name}`: argmax "
+            f"agreement with fp32 {100 * report['int8']['agreement_with_fp32']:.1f} % "
+            f"on the same windows."
+        )
+    return lines
+
+
 def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> Path:
     """A Markdown model card beside the ONNX file: data, split, config, accuracy, checks."""
-    import json
-
     import yaml
 
     state = load_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
-    summary_path = Path(checkpoint).with_name(SUMMARY)
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    last = summary.get("last_epoch", {})
+    summary = RunSummary.read(Path(checkpoint).parent)
+    last = summary.last_epoch
     prepared = PreparedData(config.data.root)
     sizes = {
         name: len(prepared.splits[name])
@@ -155,24 +177,9 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"{state['kind']} for {state['epoch']} epochs; pretrained checkpoint "
         f"`{state.get('init')}`.",
         f"- **Test accuracy (last epoch, not selected on test)**: top-1 "
-        f"{last.get('top1', float('nan')):.2f} %, top-5 {last.get('top5', float('nan')):.2f} % "
-        f"on {summary.get('test_samples', '?')} windows.",
-        f"- **Export checks**: parity with PyTorch on {report['real']['windows']} real test "
-        f"windows, max |Δlogit| {report['real']['max_abs_diff']:.1e}, same argmax "
-        f"{report['real']['same_argmax']}; {report['parameters']:,} parameters; attention: "
-        + (
-            "fused (ONNX Runtime's MultiHeadAttention, ONNX Runtime only)."
-            if report.get("attention") == "fused"
-            else "standard ONNX MatMul/Softmax."
-        ),
-    ]
-    if "int8" in report:
-        lines.append(
-            f"- **int8 variant** `{Path(report['int8']['onnx']).name}`: argmax "
-            f"agreement with fp32 {100 * report['int8']['agreement_with_fp32']:.1f} % "
-            f"on the same windows."
-        )
-    lines += [
+        f"{last.top1:.2f} %, top-5 {last.top5:.2f} % on {summary.test_samples} windows.",
+        *export_checks(report),
+        "",
         "",
         "## Classes",
         "",

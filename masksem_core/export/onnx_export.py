@@ -19,7 +19,10 @@ OPSET = 18
 
 
 class ParityError(MaskSemError, RuntimeError):
-    """The exported graph does not reproduce PyTorch within tolerance."""
+    """The exported graph does not reproduce PyTorch within tolerance (exit code 3: the file
+    was written but must not be used)."""
+
+    exit_code = 3
 
 
 ATTENTION_EXPORTS = {"standard": "matmul", "fused": "onnxruntime"}
@@ -96,7 +99,7 @@ def check_parity(
     report = {"max_abs_diff": max_diff, "same_argmax": same_argmax, "windows": len(windows)}
     if max_diff > tolerance or not same_argmax:
         raise ParityError(
-            f"ONNX export does not match PyTorch: max |Δlogit| {max_diff:.2e} "
+            f"parity check failed, the ONNX file is not trustworthy: max |Δlogit| {max_diff:.2e} "
             f"(tolerance {tolerance:.0e}), same argmax: {same_argmax}"
         )
     return report

@@ -9,24 +9,34 @@ import pytest
 import torch
 
 from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from masksem_core.engine.classify_run import run_classification
 from masksem_core.engine.distributed import setup_distributed
-from masksem_core.engine.pretrain_run import run_pretraining
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.summary import RunSummary
+from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe
 from tests.conftest import tiny_overrides
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+def pretrain(config, context, init=None, resume=None) -> str:
+    """Pretrain with ``config``; the final checkpoint's path."""
+    return run_stage(config, context, Pretraining(config, context, init), resume).checkpoint
+
+
+def probe_encoder(config, context, init) -> RunSummary:
+    return run_stage(config, context, linear_probe(config, context, init))
+
+
 def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
     context = setup_distributed("cpu")
-    checkpoint = run_pretraining(tiny_config, context)
+    checkpoint = pretrain(tiny_config, context)
     state = load_checkpoint(checkpoint)
     assert state["kind"] == "pretrain" and state["epoch"] == 2
     assert state["model"]["reference_ready"].item()  # S̄ computed and stored
     assert any(k.startswith("offline_encoder.") for k in state["model"])
-    summary = run_classification(tiny_config, context, "linear", init=str(checkpoint))
-    assert summary["test_samples"] == summary["unique_test_samples"] > 0
-    assert 0.0 <= summary["last_epoch"]["top1"] <= summary["last_epoch"]["top5"] <= 100.0
+    summary = probe_encoder(tiny_config, context, checkpoint)
+    assert summary.test_samples == summary.unique_test_samples > 0
+    assert 0.0 <= summary.last_epoch.top1 <= summary.last_epoch.top5 <= 100.0
     linear = load_checkpoint(Path(tiny_config.output_dir) / "linear" / "last.pt")
     for name, value in state["model"].items():
         if name.startswith("encoder."):  # the frozen encoder is untouched
@@ -34,38 +44,38 @@ def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
     semi = replace(
         tiny_config, finetune=replace(tiny_config.finetune, label_fraction=0.5, label_seed=1)
     )
-    fine = run_classification(semi, context, "finetune", init=str(checkpoint))
-    assert fine["train_split"] == "xsub_train_50pct_seed1"
+    fine = run_stage(semi, context, FineTuning(semi, context, checkpoint))
+    assert fine.train_split == "xsub_train_50pct_seed1" and fine.task == "finetuning"
     assert (Path(tiny_config.output_dir) / "finetune_50pct_seed1" / "summary.json").is_file()
 
 
 def test_checkpoint_with_wrong_layout_or_missing_keys_is_refused(tiny_config, tmp_path):
     context = setup_distributed("cpu")
     tiny_config = replace(tiny_config, pretrain=replace(tiny_config.pretrain, epochs=1))
-    checkpoint = run_pretraining(tiny_config, context)
+    checkpoint = pretrain(tiny_config, context)
     state = load_checkpoint(checkpoint)
     state["model"] = {k: v for k, v in state["model"].items() if "blocks.0.mlp" not in k}
     broken = save_checkpoint(tmp_path / "broken.pt", state)
     with pytest.raises(CheckpointError, match="missing keys .*blocks.0.mlp"):
-        run_classification(tiny_config, context, "linear", init=str(broken))
+        probe_encoder(tiny_config, context, str(broken))
     wide = replace(tiny_config, model=replace(tiny_config.model, dim=64)).to_dict()
     state = load_checkpoint(checkpoint)
     state["config"] = wide
     mismatched = save_checkpoint(tmp_path / "wide.pt", state)
     with pytest.raises(CheckpointError, match="shape mismatches"):
-        run_classification(tiny_config, context, "linear", init=str(mismatched))
+        probe_encoder(tiny_config, context, str(mismatched))
     with pytest.raises(CheckpointError, match="does not exist"):
-        run_classification(tiny_config, context, "linear", init=str(tmp_path / "none.pt"))
+        probe_encoder(tiny_config, context, str(tmp_path / "none.pt"))
 
 
 def test_resume_gives_identical_weights(tiny_config, tmp_path):
     context = setup_distributed("cpu")
     straight = replace(tiny_config, output_dir=str(tmp_path / "straight"))
-    run_pretraining(straight, context)
+    pretrain(straight, context)
     split = replace(tiny_config, output_dir=str(tmp_path / "split"))
     first_ckpt = _pretrain_one_epoch_of_two(split, context)
     assert load_checkpoint(first_ckpt)["epoch"] == 1
-    run_pretraining(split, context, resume="auto")
+    pretrain(split, context, resume="auto")
     a = load_checkpoint(Path(straight.output_dir) / "pretrain" / "last.pt")["model"]
     b = load_checkpoint(Path(split.output_dir) / "pretrain" / "last.pt")["model"]
     assert a.keys() == b.keys()
@@ -75,8 +85,7 @@ def test_resume_gives_identical_weights(tiny_config, tmp_path):
 
 def _pretrain_one_epoch_of_two(config, context):
     """Interrupt a 2-epoch run after its first epoch, as a crash would."""
-    import masksem_core.engine.checkpoint as checkpoint
-    import masksem_core.engine.pretrain_run as run
+    import masksem_core.engine.training_state as checkpoint
 
     original = checkpoint.save_checkpoint
 
@@ -90,7 +99,7 @@ def _pretrain_one_epoch_of_two(config, context):
     checkpoint.save_checkpoint = save_then_stop
     try:
         with pytest.raises(StopError):
-            run.run_pretraining(config, context)
+            pretrain(config, context)
     finally:
         checkpoint.save_checkpoint = original
     return Path(config.output_dir) / "pretrain" / "last.pt"
@@ -115,25 +124,24 @@ def test_two_process_ddp_with_gloo(demo_root, tmp_path):
     ]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    pretrain = json.loads((out / "pretrain" / "summary.json").read_text())
-    assert pretrain["world_size"] == 2 and pretrain["replicas_in_sync"] is True
-    linear = json.loads((out / "linear" / "summary.json").read_text())
+    pretrained = RunSummary.read(out / "pretrain")
+    assert pretrained.world_size == 2 and pretrained.replicas_in_sync is True
+    linear = RunSummary.read(out / "linear")
     test_size = len(json.loads((demo_root / "splits.json").read_text())["xsub_test"])
-    assert linear["world_size"] == 2
-    assert linear["test_samples"] == linear["unique_test_samples"] == test_size
+    assert linear.world_size == 2 and linear.replicas_in_sync is True
+    assert linear.test_samples == linear.unique_test_samples == test_size
 
 
 def test_cached_probe_features_are_the_online_probe_features(tiny_config):
     from masksem_core.data.prepared import PreparedData, WindowDataset
-    from masksem_core.engine.builders import eval_loader
+    from masksem_core.engine.builders import build_classifier, eval_loader
+    from masksem_core.engine.evaluation import evaluate
     from masksem_core.engine.linear_probe import encode_pooled, evaluate_head
-    from masksem_core.engine.loops import evaluate
-    from masksem_core.model.factory import build_classifier
 
     context = setup_distributed("cpu")
     prepared = PreparedData(tiny_config.data.root)
     model = build_classifier(tiny_config.model, 25, 120, len(prepared.class_names), "linear")
-    test_set = WindowDataset(prepared, "xsub_test", train=False)
+    test_set = WindowDataset(prepared, "xsub_test")
     loader = eval_loader(test_set, 4, context, workers=0)
     features, labels = encode_pooled(model, loader, context, "fp32")
     assert features.shape == (len(test_set), tiny_config.model.dim)
@@ -145,7 +153,7 @@ def test_cached_probe_features_are_the_online_probe_features(tiny_config):
     model.head.norm.train()
     model.head.classify(features)  # give the BatchNorm running statistics
     cached = evaluate_head(model.head, features, labels)
-    direct = evaluate(model, loader, context, "fp32", len(prepared.class_names))
+    direct = evaluate(model, loader, context, "fp32")
     for key in ("top1", "top5", "samples"):
         assert cached[key] == pytest.approx(direct[key]), key
     assert cached["loss"] == pytest.approx(direct["loss"], rel=1e-5)
@@ -154,92 +162,11 @@ def test_cached_probe_features_are_the_online_probe_features(tiny_config):
 def test_random_encoder_probe_is_the_pretraining_initialisation(tiny_config):
     context = setup_distributed("cpu")
     tiny_config = replace(tiny_config, pretrain=replace(tiny_config.pretrain, epochs=0))
-    initial = load_checkpoint(run_pretraining(tiny_config, context))
+    initial = load_checkpoint(pretrain(tiny_config, context))
     assert initial["epoch"] == 0
-    summary = run_classification(tiny_config, context, "linear", random_encoder=True)
-    assert summary["random_encoder"] and summary["init"] is None
+    summary = probe_encoder(tiny_config, context, None)
+    assert summary.init is None and summary.task == "cached_probe"
     probe = load_checkpoint(Path(tiny_config.output_dir) / "linear" / "last.pt")["model"]
     for name, value in initial["model"].items():
         if name.startswith("encoder."):
             assert torch.equal(probe[name], value), name
-    with pytest.raises(ValueError, match="--no-init"):
-        run_classification(tiny_config, context, "linear")
-
-
-def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
-    """Each switch of issue 12 works from the command line on the demo config."""
-    out = tmp_path / "cli"
-    base = [
-        sys.executable,
-        str(REPO / "training" / "pretrain.py"),
-        "--no-linear-eval",
-        *tiny_overrides(demo_root, out),
-        "pretrain.epochs=1",
-    ]
-    for switch in (
-        "pretraining.masking=random",
-        "pretraining.masking=motion",
-        "pretraining.target=velocity",
-        "pretraining.reference=batch",
-        "pretraining.cam=binary_parts",
-        "pretraining.prediction=shared",
-        "pretraining.loss_weighting=pi_mean_one",
-        "pretraining.normalise_cam_by_max=false",
-        "pretraining.standardise_targets=false",
-        "pretraining.prediction=separate",
-        "pretraining.semantic_from_epoch=1",
-        "pretraining.preset=mamp",
-    ):
-        result = subprocess.run([*base, switch], capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, (switch, result.stderr[-2000:])
-    mamp = out / "pretrain" / "last.pt"
-    two_stage = tmp_path / "two_stage"
-    result = subprocess.run(
-        [*base, f"output_dir={two_stage}", "--init", str(mamp), "pretraining.preset=masksem"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"initialised from {mamp}" in result.stdout
-    state = load_checkpoint(two_stage / "pretrain" / "last.pt")
-    summary = json.loads((two_stage / "pretrain" / "summary.json").read_text())
-    assert summary["init"] == str(mamp) and state["epoch"] == 1
-    missing = subprocess.run(
-        [*base, "--init", str(tmp_path / "none.pt")], capture_output=True, text=True, timeout=300
-    )
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
-    typo = subprocess.run([*base, "pretraining.maskin=random"], capture_output=True, text=True)
-    assert typo.returncode == 2
-    assert "unknown key pretraining.maskin; known keys of pretraining: preset, mask_ratio, " in (
-        typo.stderr
-    )
-
-
-def test_help_explains_every_preset_and_switch():
-    from masksem_core.pretraining import PRESETS, MaskSemConfig
-
-    result = subprocess.run(
-        [sys.executable, str(REPO / "training" / "pretrain.py"), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0
-    for preset in PRESETS:
-        assert f"  {preset} " in result.stdout, preset
-    for name in MaskSemConfig.__dataclass_fields__:
-        assert f"pretraining.{name} = " in result.stdout, name
-
-
-def test_print_config_into_a_closed_pipe_ends_without_a_traceback():
-    """`pretrain.py --print-config | head -1` must not print a BrokenPipeError traceback."""
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "training" / "pretrain.py"), "--print-config"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    process.stdout.close()  # the reader is gone before the first write
-    stderr = process.stderr.read().decode()
-    assert process.wait(timeout=120) == 141, stderr
-    assert stderr == ""

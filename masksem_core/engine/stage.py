@@ -1,0 +1,100 @@
+"""The one run driver: any task builder (engine/tasks.py) → seeded model → ``fit`` → summary."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import torch
+
+from masksem_core.config import ExperimentConfig
+from masksem_core.engine.builders import open_dataset
+from masksem_core.engine.checkpoint import CheckpointError
+from masksem_core.engine.distributed import DistributedContext, replicas_in_sync
+from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
+from masksem_core.engine.summary import RunSummary
+from masksem_core.engine.tasks import StageBuilder
+from masksem_core.engine.trainer import fit
+from masksem_core.skeleton import SkeletonLayout, get_layout
+
+log = logging.getLogger(__name__)
+
+
+def check_layout(
+    init: str | None, init_layout: str | None, data: SkeletonLayout, root: str
+) -> None:
+    """A checkpoint fits a dataset only when both name the same joints in the same order."""
+    if init_layout is None or get_layout(init_layout).joint_names == data.joint_names:
+        return
+    raise CheckpointError(
+        f"{init} was trained on layout {init_layout}, the dataset {root} uses {data.name}: "
+        "their joints differ"
+    )
+
+
+def run_stage(
+    config: ExperimentConfig,
+    context: DistributedContext,
+    builder: StageBuilder,
+    resume: str | None = None,
+) -> RunSummary:
+    """Seed, open the data, check the layout, build the model (identical on every rank), run
+    ``fit`` (from ``resume``: "auto" = the stage's last.pt), check that the replicas agree and
+    write the stage's summary."""
+    started = time.perf_counter()
+    out = stage_dir(config, builder.stage)
+    prepared = open_dataset(config.data, context)
+    layout = get_layout(prepared.meta["layout"])
+    check_layout(builder.init, builder.init_layout, layout, config.data.root)
+    torch.manual_seed(config.seed)  # the same initial weights on every rank
+    model = builder.build_model(layout, prepared).to(context.device)
+    torch.manual_seed(config.seed + context.rank)  # per-rank augmentation, masking, dropout
+    split = builder.training_split(prepared)
+    task, optimisation = builder.build_task(model, prepared, split, out)
+    history, wall = fit(
+        task,
+        optimisation,
+        builder.epochs,
+        out,
+        context,
+        config.precision,
+        config.log_every,
+        resume,
+        started,  # the wall time includes set-up, e.g. a cached probe's feature encoding
+    )
+    in_sync = replicas_in_sync(model, context)
+    summary = RunSummary.from_history(
+        history,
+        experiment=config.experiment,
+        stage=builder.stage,
+        task=builder.kind,
+        dataset=prepared.meta["dataset"],
+        train_split=split,
+        test_split=builder.test_split,
+        init=builder.init,
+        epochs=builder.epochs,
+        world_size=context.world_size,
+        replicas_in_sync=in_sync,
+        checkpoint=str(out / CHECKPOINT),
+        wall_seconds=wall,
+    )
+    if context.is_main:
+        summary.write(out)
+        log.info(f"{builder.stage} done: {describe(summary)} ({out / SUMMARY})")
+    if not in_sync:
+        raise RuntimeError("DDP replicas diverged: parameters differ across ranks")
+    return summary
+
+
+def describe(summary: RunSummary) -> str:
+    """The closing line of a stage: its test accuracy, or where its checkpoint is."""
+    last = summary.last_epoch
+    if last is None:
+        return (
+            f"{summary.checkpoint} (replicas in sync across {summary.world_size} "
+            f"process(es): {summary.replicas_in_sync})"
+        )
+    return (
+        f"last-epoch top-1 {last.top1:.2f} %, top-5 {last.top5:.2f} % on "
+        f"{summary.test_samples} test samples"
+    )
