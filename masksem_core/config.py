@@ -25,6 +25,7 @@ from masksem_core.typed import from_dict, setting, to_dict
 DEFAULT_CONFIG = "demo"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEADS = ("mlp", "pooled_mlp")
+WINDOW_MODES = ("clip", "stream")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,25 @@ class DataConfig:
     rotation: tuple[float, float, float] = setting(
         (0.3, 0.3, 0.3),
         "training augmentation: random rotation, max angle about x, y, z (rad; MAMP: 0.3; 0: off)",
+    )
+    window_mode: str = setting(
+        "clip",
+        "clip: each trimmed action cropped and resized to the window (the paper's protocol) | "
+        "stream: a fixed stretch of the stream's timeline as the live recognizer sees it",
+        WINDOW_MODES,
+    )
+    window_seconds: float = setting(3.0, "stream mode: seconds of timeline one window covers")
+    background_fraction: float = setting(
+        0.25,
+        "stream mode: share of training windows in which no action happens, class 'no action' "
+        "(0: no such class)",
+    )
+    min_visible_seconds: float = setting(
+        0.4, "stream mode: an action is named once this much of it (or half of it) is in view"
+    )
+    tail_seconds: float = setting(0.5, "stream mode: … and until this long after it ended")
+    val_split: str | None = setting(
+        None, "split for calibration and settings (never the test split); null: none"
     )
     num_workers: int = setting(8, "DataLoader worker processes (0: in the main process)")
     demo_samples_per_class: int = setting(60, "size of the generated demo set")

@@ -59,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model-card", action="store_true", help="also write a Markdown model card FILE.md"
     )
+    parser.add_argument(
+        "--target-false-alarm",
+        type=float,
+        default=0.02,
+        help="stream-mode models with a 'no action' class and a data.val_split: the decision "
+        "threshold is chosen on that split so that at most this share of its idle windows "
+        "name an action (default 0.02); stored in the model with the fitted temperature",
+    )
     args = parser.parse_args(argv)
     return report_errors(lambda: export(args))
 
@@ -75,6 +83,7 @@ def export(args: argparse.Namespace) -> None:
         args.parity_windows,
         args.int8,
         args.attention,
+        args.target_false_alarm,
     )
     if args.model_card:
         card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))

@@ -3,6 +3,7 @@
 Examples:
   python training/prepare_data.py --dataset ntu60 --src RAW_DIR --out data/prepared/ntu60
   python training/prepare_data.py --dataset nw_ucla --src ../shared/data/nw_ucla --out prep/ucla
+  python training/prepare_data.py --dataset utkinect --src ../shared/data/utkinect --out prep/utk
   python training/prepare_data.py --dataset demo --out data/prepared/demo
   python training/prepare_data.py --export-pyskl ntu60.pkl --src data/prepared/ntu60
 """
@@ -37,7 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=DATASETS,
         help="source format: NTU RGB+D 60/120 raw .skeleton, PKU-MMD phase I/II "
         "(skeleton + label folders and the published split files), NW-UCLA json, "
-        "GTU txt, a pyskl annotation pickle, or the synthetic demo data",
+        "GTU txt, UTKinect-Action3D recordings (joints_sSS_eEE.txt + actionLabel.txt), "
+        "a pyskl annotation pickle, or the synthetic demo data",
     )
     parser.add_argument(
         "--src",
@@ -94,6 +96,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pyskl: a text file with one class name per line, label 0 first (default: the "
         "pickle's 'label_names', else class_000, class_001, …)",
     )
+    parser.add_argument(
+        "--fps",
+        type=float,
+        help="pyskl only: frames per second of the sequences (default 30); stream-mode "
+        "training and the streaming evaluation play them at this rate",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.export_pyskl is None and (args.dataset is None or args.out is None):
@@ -135,6 +143,7 @@ def prepare(args: argparse.Namespace) -> None:
             layout=args.layout,
             joint_order=args.joint_order.split(",") if args.joint_order else None,
             class_names=read_class_names(args.class_names) if args.class_names else None,
+            fps=args.fps,
         )
     print(report.summary())
 

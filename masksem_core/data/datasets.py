@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from masksem_core.data import gtu, nw_ucla
+from masksem_core.data import gtu, nw_ucla, utkinect
 from masksem_core.data.ntu import ACTION_NAMES as NTU_ACTION_NAMES
 from masksem_core.data.ntu import ntu_splits, parse_ntu_name, read_ntu_skeleton
 from masksem_core.data.pku import ACTION_NAMES as PKU_ACTION_NAMES
 from masksem_core.data.pku import pku_splits, read_pku_clips
 from masksem_core.data.sequence import SkeletonSequence
-from masksem_core.data.splits import stratified_split
+from masksem_core.data.splits import label_fraction_subset, stratified_split
 from masksem_core.errors import DataError
 from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout
 
 GTU_TEST_FRACTION = 0.3
+GTU_VAL_FRACTION = 0.15  # of the training split: calibration and settings, never the test split
 GTU_SPLIT_SEED = 0
 
 
@@ -32,6 +33,8 @@ class DatasetSpec:
     list_items: Callable[[Path], list]
     read_item: Callable[[object], list[SkeletonSequence]]
     splits: Callable[[list[dict], Path], dict[str, list[int]]]
+    fps: float = 30.0  # frames per second of the recordings
+    record_frames: int | None = None  # frames stored per sample (None: --max-frames)
 
 
 def _require(paths: list, src: Path, what: str) -> list:
@@ -76,6 +79,26 @@ def _pku_splits(samples: list[dict], src: Path) -> dict[str, list[int]]:
     return pku_splits(samples, found)
 
 
+def _gtu_splits(samples: list[dict], _src: Path) -> dict[str, list[int]]:
+    """The seeded stratified 70/30 split, and a stratified 15 % of its training part held out
+    for validation (``stratified_val``; the rest is ``stratified_fit``)."""
+    labels = [s["label"] for s in samples]
+    splits = stratified_split(labels, GTU_TEST_FRACTION, GTU_SPLIT_SEED)
+    train = splits["stratified_train"]
+    val = label_fraction_subset(labels, train, GTU_VAL_FRACTION, GTU_SPLIT_SEED)
+    held = set(val)
+    return {**splits, "stratified_val": val, "stratified_fit": [i for i in train if i not in held]}
+
+
+def _utkinect_items(src: Path) -> list[tuple[Path, list[tuple[int, int, int]]]]:
+    labels = utkinect.read_action_labels(src / utkinect.LABELS_FILE)
+    recordings = _require(list(src.glob("joints_s*_e*.txt")), src, "UTKinect joints_sSS_eEE.txt")
+    missing = [p.name for p in recordings if p.stem.removeprefix("joints_") not in labels]
+    if missing:
+        raise DataError(f"{src / utkinect.LABELS_FILE} has no take for {', '.join(missing)}")
+    return [(p, labels[p.stem.removeprefix("joints_")]) for p in recordings]
+
+
 def _ntu_spec(name: str, classes: int, max_setup: int) -> DatasetSpec:
     return DatasetSpec(
         name,
@@ -117,9 +140,18 @@ SPECS: dict[str, DatasetSpec] = {
         gtu.CLASS_NAMES,
         lambda src: _require(list(src.glob("*/movement*.txt")), src, "GTU movementN.txt files"),
         partial(_single, gtu.read_gtu),
-        lambda samples, _src: stratified_split(
-            [s["label"] for s in samples], GTU_TEST_FRACTION, GTU_SPLIT_SEED
-        ),
+        _gtu_splits,
+    ),
+    "utkinect": DatasetSpec(
+        "utkinect",
+        KINECT_V1_20,
+        1,
+        utkinect.CLASS_NAMES,
+        _utkinect_items,
+        lambda item: [utkinect.read_recording(*item)],
+        lambda samples, _src: utkinect.utkinect_splits(samples),
+        fps=utkinect.VIDEO_FPS,
+        record_frames=4096,
     ),
 }
 

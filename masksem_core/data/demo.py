@@ -99,6 +99,9 @@ def _pose(
     return pose
 
 
+DEMO_FPS = 30.0  # the generated sequences are 60–150 frames: 2–5 s
+
+
 def generate_demo_sequence(label: int, rng: np.random.Generator) -> SkeletonSequence:
     """One synthetic single-person (1, T, 25, 3) sample of class ``label``."""
     motions = DEMO_ACTIONS[DEMO_CLASS_NAMES[label]]

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from masksem_core.data.datasets import get_spec
-from masksem_core.data.demo import DEMO_CLASS_NAMES, demo_splits, generate_demo_dataset
+from masksem_core.data.demo import DEMO_CLASS_NAMES, DEMO_FPS, demo_splits, generate_demo_dataset
 from masksem_core.data.prepared import PreparedData, write_prepared
 from masksem_core.data.pyskl import read_pyskl, write_pyskl
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
@@ -41,7 +41,7 @@ class PreparationReport:
         ]
         names = prepared.class_names
         for split, indices in sorted(prepared.splits.items()):
-            per_class = Counter(prepared.samples[i]["label"] for i in indices)
+            per_class = Counter(label for _, label, _, _ in prepared.actions(split))
             counts = ", ".join(f"{names[c]}:{per_class[c]}" for c in sorted(per_class))
             lines.append(f"  {split}: {len(indices)} samples ({counts})")
         lines.append(f"  skipped: {len(self.skipped)}")
@@ -91,18 +91,22 @@ def prepare_dataset(
     layout: str | None = None,
     joint_order: list[str] | None = None,
     class_names: list[str] | None = None,
+    fps: float | None = None,
 ) -> PreparationReport:
     """Read ``src`` in its original format and write the prepared format to ``out``.
 
     For a pyskl pickle, ``layout`` names its skeleton layout (default: by joint count),
     ``joint_order`` the order of its joints by name (default: the pickle's 'joint_order', else
-    the layout's order) and ``class_names`` its classes (default: the pickle's 'label_names')."""
+    the layout's order), ``class_names`` its classes (default: the pickle's 'label_names') and
+    ``fps`` its frame rate (default 30)."""
     src, out = Path(src), Path(out)
     if dataset == "pyskl":
-        return _prepare_pyskl(src, out, max_frames, overwrite, layout, joint_order, class_names)
-    if layout or joint_order or class_names:
+        return _prepare_pyskl(
+            src, out, max_frames, overwrite, layout, joint_order, class_names, fps or 30.0
+        )
+    if layout or joint_order or class_names or fps:
         raise DataError(
-            f"--layout, --joint-order and --class-names are for pyskl pickles; {dataset} "
+            f"--layout, --joint-order, --class-names and --fps are for pyskl pickles; {dataset} "
             "defines its own"
         )
     spec = get_spec(dataset)
@@ -116,6 +120,7 @@ def prepare_dataset(
         "layout": spec.layout.name,
         "class_names": list(spec.class_names),
         "source": str(src),
+        "fps": spec.fps,
     }
     sequences = _parse_all(dataset, items, workers, report, progress)
 
@@ -130,7 +135,7 @@ def prepare_dataset(
         meta,
         spec.num_bodies,
         spec.layout.num_joints,
-        max_frames=max_frames,
+        max_frames=spec.record_frames or max_frames,
         centre_joint=spec.layout.index(spec.layout.centre_joint),
         overwrite=overwrite,
     )
@@ -163,6 +168,7 @@ def _prepare_pyskl(
     layout_name: str | None = None,
     joint_order: list[str] | None = None,
     class_names: list[str] | None = None,
+    fps: float = 30.0,
 ) -> PreparationReport:
     """A pyskl pickle under the same preparation contract as every reader (cleaning, centring
     on the layout's centre joint), in the layout's joint order, with its class names."""
@@ -188,6 +194,7 @@ def _prepare_pyskl(
         "dataset": "pyskl",
         "layout": layout.name,
         "source": str(src),
+        "fps": fps,
         "class_names": list(names) if names else [f"class_{i:03d}" for i in range(num_classes)],
     }
     position = {s.name: i for i, s in enumerate(sequences)}
@@ -220,6 +227,7 @@ def prepare_demo_dataset(
         "layout": NTU25.name,
         "class_names": list(DEMO_CLASS_NAMES),
         "synthetic": True,
+        "fps": DEMO_FPS,
         "samples_per_class": samples_per_class,
         "seed": seed,
     }

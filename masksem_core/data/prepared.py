@@ -73,6 +73,11 @@ class PreparedWriter:
         if data.shape[1] == 0:
             raise DataError(f"{sequence.name}: no body in any frame")
         data = fit_frames(data, self.max_frames)
+        if "stamps" in sequence.extra and data.shape[1] != sequence.frames:
+            raise DataError(
+                f"{sequence.name}: a recording with stamps must keep every frame "
+                f"({sequence.frames} frames; frames without a body or over {self.max_frames})"
+            )
         record = np.zeros(self.record_shape, dtype=np.float32)
         record[:m, : data.shape[1]] = data
         self.raw.write(record.tobytes())
@@ -202,6 +207,36 @@ class PreparedData:
         """One stored sample trimmed to its frames: (M, frames, V, C)."""
         return np.asarray(self.data[index, :, : self.samples[index]["frames"]], dtype=np.float32)
 
+    @property
+    def fps(self) -> float:
+        """Frames per second of the stored sequences (their stamps where a sample has them)."""
+        if "fps" not in self.meta:
+            raise DataError(
+                f"{self.root} records no frame rate (prepared by an older version); prepare it "
+                "again with training/prepare_data.py"
+            )
+        return float(self.meta["fps"])
+
+    def stamps(self, index: int) -> np.ndarray:
+        """Capture times (s) of a sample's frames: its own where recorded (irregular streams),
+        else frame / fps."""
+        sample = self.samples[index]
+        if "stamps" in sample["extra"]:
+            return np.asarray(sample["extra"]["stamps"], dtype=np.float64)
+        return np.arange(sample["frames"]) / self.fps
+
+    def intervals(self, index: int) -> list[tuple[int, int, int]]:
+        """(label, first frame, end frame) of each labelled action of a sample: the labelled
+        intervals of a continuous recording, else the whole clip."""
+        sample = self.samples[index]
+        if "intervals" in sample["extra"]:
+            return [tuple(map(int, a)) for a in sample["extra"]["intervals"]]
+        return [(sample["label"], 0, sample["frames"])]
+
+    def actions(self, split: str) -> list[tuple[int, int, int, int]]:
+        """(sample, label, first frame, end frame) of every labelled action of a split."""
+        return [(i, *a) for i in self.split_indices(split) for a in self.intervals(i)]
+
     def add_label_fraction_split(
         self, split: str, fraction: float, seed: int, save: bool = True
     ) -> str:
@@ -218,9 +253,10 @@ class PreparedData:
 
 
 class WindowDataset(Dataset):
-    """(M, window, V, C) windows of one split, each stored sequence passed through ``transform``
-    (default: the deterministic evaluation crop). A random transform draws from a generator
-    seeded by torch's RNG, so DataLoader seeding governs it."""
+    """(M, window, V, C) windows of the labelled actions of one split (clip mode: each action
+    cropped to its frames), each passed through ``transform`` (default: the deterministic
+    evaluation crop). A random transform draws from a generator seeded by torch's RNG, so
+    DataLoader seeding governs it."""
 
     def __init__(
         self,
@@ -230,16 +266,19 @@ class WindowDataset(Dataset):
     ) -> None:
         self.prepared = prepared
         self.split = split
-        self.indices = prepared.split_indices(split)
+        self.items = prepared.actions(split)
         self.transform = transform or CentreCropResize()
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self.items)
 
     def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
-        index = self.indices[item]
-        rng = None
-        if self.transform.random:
-            rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-        window = self.transform(self.prepared.sequence(index), rng)
-        return torch.from_numpy(np.ascontiguousarray(window)), self.prepared.samples[index]["label"]
+        index, label, first, end = self.items[item]
+        rng = torch_seeded_rng() if self.transform.random else None
+        window = self.transform(self.prepared.sequence(index)[:, first:end], rng)
+        return torch.from_numpy(np.ascontiguousarray(window)), label
+
+
+def torch_seeded_rng() -> np.random.Generator:
+    """A numpy generator seeded from torch's RNG (per DataLoader worker and epoch)."""
+    return np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))

@@ -92,14 +92,15 @@ class Compose:
         return sequence
 
 
+def rotation_transform(data_cfg: DataConfig) -> Compose:
+    """The config's augmentation of a window: rotation (none when every angle is 0)."""
+    return Compose((RandomRotation(tuple(data_cfg.rotation)),) if any(data_cfg.rotation) else ())
+
+
 def training_transform(data_cfg: DataConfig) -> Compose:
-    """Crop + resize, then rotation (left out when every angle is 0), from a ``DataConfig``."""
-    steps: list[WindowTransform] = [
-        RandomCropResize(data_cfg.window, tuple(data_cfg.train_crop), data_cfg.min_crop_frames)
-    ]
-    if any(data_cfg.rotation):
-        steps.append(RandomRotation(tuple(data_cfg.rotation)))
-    return Compose(tuple(steps))
+    """Crop + resize, then the augmentation, from a ``DataConfig``."""
+    crop = RandomCropResize(data_cfg.window, tuple(data_cfg.train_crop), data_cfg.min_crop_frames)
+    return Compose((crop, *rotation_transform(data_cfg).transforms))
 
 
 def evaluation_transform(data_cfg: DataConfig) -> Compose:

@@ -91,3 +91,29 @@ def rotation_matrix(angles: np.ndarray) -> np.ndarray:
     ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
     rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
     return (rz @ ry @ rx).astype(np.float32)
+
+
+def resample_by_time(
+    stamps: np.ndarray, frames: np.ndarray, start: float, end: float, out_frames: int
+) -> np.ndarray:
+    """Linear interpolation of (T, …) frames at ``out_frames`` equally spaced instants of
+    [start, end]; instants before the first or after the last stamp take that frame (a person
+    held still): a stream at any rate → a fixed window. (T, …) → (out_frames, …)."""
+    targets = np.linspace(start, end, out_frames)
+    index = np.clip(np.searchsorted(stamps, targets, side="right") - 1, 0, len(stamps) - 1)
+    following = np.minimum(index + 1, len(stamps) - 1)
+    span = stamps[following] - stamps[index]
+    weight = np.where(span > 0, (targets - stamps[index]) / np.where(span > 0, span, 1), 0.0)
+    weight = np.clip(weight, 0.0, 1.0).reshape(-1, *([1] * (frames.ndim - 1))).astype(np.float32)
+    return frames[index] * (1 - weight) + frames[following] * weight
+
+
+def stream_window(
+    stamps: np.ndarray, frames: np.ndarray, end: float, seconds: float, out_frames: int = WINDOW
+) -> np.ndarray:
+    """The stream window: the ``seconds`` of timeline ending at ``end`` (s), resampled by
+    timestamp to ``out_frames`` frames; before the stream's first frame the person is held at
+    it. The one function behind training windows (stream mode) and the live recognizer's
+    windows. (T, M, V, C) frames at ``stamps`` (s, increasing) → (M, out_frames, V, C)."""
+    window = resample_by_time(stamps, frames, end - seconds, end, out_frames)
+    return np.ascontiguousarray(window.transpose(1, 0, 2, 3), dtype=np.float32)

@@ -12,7 +12,13 @@ from torch.utils.data.distributed import DistributedSampler
 from masksem_core.config import DataConfig, ExperimentConfig, ModelConfig
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.data.prepared import PreparedData, WindowDataset
-from masksem_core.data.transforms import evaluation_transform, training_transform
+from masksem_core.data.stream import BACKGROUND, StreamSampling
+from masksem_core.data.stream_dataset import StreamWindowDataset
+from masksem_core.data.transforms import (
+    evaluation_transform,
+    rotation_transform,
+    training_transform,
+)
 from masksem_core.engine.distributed import DistributedContext
 from masksem_core.errors import ConfigError
 from masksem_core.model import (
@@ -97,14 +103,47 @@ def open_dataset(data_cfg: DataConfig, context: DistributedContext) -> PreparedD
     return PreparedData(root)
 
 
-def training_windows(prepared: PreparedData, split: str, data_cfg: DataConfig) -> WindowDataset:
-    """The split's windows under the config's training transforms (crop, rotation)."""
-    return WindowDataset(prepared, split, training_transform(data_cfg))
+def stream_sampling(data_cfg: DataConfig) -> StreamSampling:
+    return StreamSampling(
+        data_cfg.window_seconds, data_cfg.min_visible_seconds, data_cfg.tail_seconds
+    )
 
 
-def evaluation_windows(prepared: PreparedData, split: str, data_cfg: DataConfig) -> WindowDataset:
-    """The split's deterministic evaluation windows."""
-    return WindowDataset(prepared, split, evaluation_transform(data_cfg))
+def training_windows(
+    prepared: PreparedData, split: str, data_cfg: DataConfig
+) -> WindowDataset | StreamWindowDataset:
+    """The split's training windows: clip mode, crop + resize then rotation; stream mode,
+    stream windows (a share of them idle) then rotation."""
+    if data_cfg.window_mode == "clip":
+        return WindowDataset(prepared, split, training_transform(data_cfg))
+    return StreamWindowDataset(
+        prepared,
+        split,
+        stream_sampling(data_cfg),
+        train=True,
+        background_fraction=data_cfg.background_fraction,
+        augment=rotation_transform(data_cfg),
+        window=data_cfg.window,
+    )
+
+
+def evaluation_windows(
+    prepared: PreparedData, split: str, data_cfg: DataConfig
+) -> WindowDataset | StreamWindowDataset:
+    """The split's deterministic evaluation windows (stream mode: each ending where its action
+    ends)."""
+    if data_cfg.window_mode == "clip":
+        return WindowDataset(prepared, split, evaluation_transform(data_cfg))
+    return StreamWindowDataset(
+        prepared, split, stream_sampling(data_cfg), train=False, window=data_cfg.window
+    )
+
+
+def model_class_names(prepared: PreparedData, data_cfg: DataConfig) -> list[str]:
+    """The classes a model of this config outputs: the dataset's, plus 'no action' when stream
+    windows include idle ones."""
+    background = data_cfg.window_mode == "stream" and data_cfg.background_fraction > 0
+    return prepared.class_names + ([BACKGROUND] if background else [])
 
 
 class ShardSampler(Sampler[int]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ import torch
 
 from masksem_core.config import DataConfig
 from masksem_core.data.prepared import PreparedData
-from masksem_core.engine.builders import build_classifier, evaluation_windows
+from masksem_core.data.stream import BACKGROUND
+from masksem_core.data.stream_dataset import StreamWindowDataset
+from masksem_core.engine.builders import build_classifier, evaluation_windows, stream_sampling
 from masksem_core.engine.checkpoint import (
     CheckpointError,
     checkpoint_config,
@@ -17,10 +20,11 @@ from masksem_core.engine.checkpoint import (
     load_state_strict,
 )
 from masksem_core.engine.summary import RunSummary
+from masksem_core.export.calibration import Calibration, calibrate
 from masksem_core.export.onnx_export import check_parity, export_classifier
 from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier
-from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.runtime.model_info import NORMALISATION, STREAM_NORMALISATION, ModelInfo
 from masksem_core.runtime.session import ActionSession
 from masksem_core.skeleton import get_layout
 
@@ -56,6 +60,30 @@ def real_windows(
     return np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
 
 
+def calibrate_on(
+    model: ActionClassifier, prepared: PreparedData, data: DataConfig, target_false_alarm: float
+) -> Calibration:
+    """Calibrate on the validation split's stream windows: each action's, and one idle window
+    per action."""
+    windows = StreamWindowDataset(
+        prepared,
+        data.val_split,
+        stream_sampling(data),
+        train=False,
+        window=data.window,
+        idle_windows=True,
+    )
+    logits, labels = [], []
+    with torch.no_grad():
+        for start in range(0, len(windows), 64):
+            batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]
+            logits.append(model.eval()(torch.stack([x for x, _ in batch])).numpy())
+            labels += [y for _, y in batch]
+    return calibrate(
+        np.concatenate(logits), np.array(labels), windows.background, target_false_alarm
+    )
+
+
 def export_checkpoint(
     checkpoint: str | Path,
     out: str | Path,
@@ -64,20 +92,39 @@ def export_checkpoint(
     parity_windows: int = 16,
     int8: bool = False,
     attention: str = "standard",
+    target_false_alarm: float = 0.02,
 ) -> dict:
     """Export, then check parity on random and real windows; optionally add an int8 variant.
-    ``attention`` as in :func:`export_classifier`."""
+    ``attention`` as in :func:`export_classifier`. A stream-mode model with a "no action" class
+    and a ``data.val_split`` is calibrated on that split first (temperature, and the threshold
+    that names an action in at most ``target_false_alarm`` of its idle windows)."""
     model, state = classifier_from_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
+    data = config.data
+    prepared = PreparedData(data_root or data.root)
+    stream = data.window_mode == "stream"
+    background = BACKGROUND if BACKGROUND in state["class_names"] else ""
     info = ModelInfo(
         class_names=tuple(state["class_names"]),
         layout=state["layout"],
-        window=config.data.window,
+        window=data.window,
         segment_length=config.model.segment_length,
-        dataset=config.data.dataset,
+        normalisation=STREAM_NORMALISATION if stream else NORMALISATION,
+        dataset=data.dataset,
         experiment=config.experiment,
         source_checkpoint=Path(checkpoint).name,
+        window_mode=data.window_mode,
+        window_seconds=data.window_seconds if stream else 0.0,
+        bodies=int(prepared.meta["record_shape"][0]),
+        background_class=background,
     )
+    report: dict = {}
+    if stream and background and data.val_split:
+        calibration = calibrate_on(model, prepared, data, target_false_alarm)
+        report["calibration"] = asdict(calibration)
+        info = replace(
+            info, temperature=calibration.temperature, score_threshold=calibration.threshold
+        )
     out = export_classifier(model, out, info, attention=attention)
     session = ActionSession(out)
     enc = model.encoder
@@ -85,11 +132,7 @@ def export_checkpoint(
     random = (rng.normal(size=(4, 2, enc.window, enc.num_joints, enc.in_channels)) * 0.3).astype(
         np.float32
     )
-    report = {
-        "onnx": str(out),
-        "attention": attention,
-        "random": check_parity(model, session, random),
-    }
+    report.update(onnx=str(out), attention=attention, random=check_parity(model, session, random))
     windows, labels = real_windows(
         data_root or config.data.root, split or config.data.test_split, parity_windows, config.data
     )
@@ -122,6 +165,30 @@ def limitations(prepared: PreparedData, train_size: int) -> str:
         "training data's. Use the recognizer's score threshold to abstain."
     )
     return text
+
+
+def window_line(data: DataConfig, report: dict) -> str:
+    """What the model's windows are, and how its "no action" decision was calibrated."""
+    if data.window_mode == "clip":
+        return (
+            "- **Windows**: clip mode (each trimmed action cropped and resized; the recognizer "
+            "classifies its last `window_seconds`, 4 s unless set)."
+        )
+    line = (
+        f"- **Windows**: stream mode, {data.window_seconds:g} s of the stream's timeline "
+        "resampled to the window, as the recognizer sees it; a `no action` class trained on "
+        f"idle windows ({data.background_fraction:.0%} of training windows)."
+    )
+    calibration = report.get("calibration")
+    if calibration:
+        line += (
+            f" Calibrated on `{data.val_split}` ({calibration['windows']} windows): temperature "
+            f"{calibration['temperature']:.2f}, threshold {calibration['threshold']:.3f} for at "
+            f"most {calibration['target_false_alarm']:.0%} idle false alarms (there "
+            f"{calibration['idle_false_alarm']:.1%}, actions named right "
+            f"{calibration['action_recall']:.1%})."
+        )
+    return line
 
 
 def export_checks(report: dict) -> list[str]:
@@ -167,6 +234,7 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"- **Input** `skeleton` (B, M, {config.data.window}, V, 3) float32 → **output** "
         "`logits` (B, classes); B and M dynamic. Preprocess with "
         "`masksem_core.runtime.preprocess.inference_window`.",
+        window_line(config.data, report),
         f"- **Training data**: `{config.data.dataset}` (`{config.data.root}`), "
         f"split `{config.data.train_split}` ({sizes[config.data.train_split]} "
         f"samples) / `{config.data.test_split}` "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masksem_core.data.windows import stream_window
 from masksem_core.errors import MaskSemError
 
 
@@ -64,20 +65,6 @@ def fill_missing(frames: np.ndarray) -> np.ndarray:
         for c in range(3):
             flat[:, j, c] = np.interp(t, t[ok], flat[ok, j, c])
     return flat.reshape(frames.shape)
-
-
-def resample_by_time(
-    stamps: np.ndarray, frames: np.ndarray, start: float, end: float, out_frames: int
-) -> np.ndarray:
-    """Linear interpolation of (T, M, V, 3) frames at ``out_frames`` equally spaced instants of
-    [start, end] (clamped to the first/last frame): a stream at any rate → a fixed window."""
-    targets = np.linspace(start, end, out_frames)
-    index = np.clip(np.searchsorted(stamps, targets, side="right") - 1, 0, len(stamps) - 1)
-    following = np.minimum(index + 1, len(stamps) - 1)
-    span = stamps[following] - stamps[index]
-    weight = np.where(span > 0, (targets - stamps[index]) / np.where(span > 0, span, 1), 0.0)
-    weight = np.clip(weight, 0.0, 1.0)[:, None, None, None].astype(np.float32)
-    return frames[index] * (1 - weight) + frames[following] * weight
 
 
 @dataclass
@@ -144,17 +131,19 @@ class TimedSkeletonBuffer:
     def covered_seconds(self) -> float:
         return self.stamps[-1] - self.stamps[0] if len(self.stamps) > 1 else 0.0
 
-    def window(self, out_frames: int) -> np.ndarray | None:
-        """The last ``window_seconds`` resampled to (M, out_frames, V, 3) with missing joints
-        filled and timed-out bodies left out; None until half a window is covered or when no
-        body is present."""
-        if self.covered_seconds() < 0.5 * self.window_seconds:
+    def window(self, out_frames: int, hold_before_start: bool) -> np.ndarray | None:
+        """The last ``window_seconds`` as a stream window (M, out_frames, V, 3): missing joints
+        filled, timed-out bodies left out. ``hold_before_start`` (stream-mode models): the
+        window always spans ``window_seconds``, the first frame held before the stream began,
+        as in training; otherwise (clip-mode models) it spans what is covered, and None until
+        half a window is. None when no body is present."""
+        covered = self.covered_seconds()
+        if covered <= 0 or (not hold_before_start and covered < 0.5 * self.window_seconds):
             return None
         stamps = np.fromiter(self.stamps, dtype=np.float64)
         end = stamps[-1]
-        start = max(stamps[0], end - self.window_seconds)
-        keep = stamps >= start - 1e-9
-        first = max(0, int(np.argmax(keep)) - 1)  # one frame before the start for interpolation
+        seconds = self.window_seconds if hold_before_start else min(covered, self.window_seconds)
+        first = max(0, int(np.searchsorted(stamps, end - seconds, side="right")) - 1)
         frames = np.stack(list(self.frames)[first:])  # (T, M, V, 3)
         seen = ~np.isnan(frames).all(axis=(2, 3))  # (T, M)
         recent = stamps[first:] >= end - self.person_timeout
@@ -162,31 +151,33 @@ class TimedSkeletonBuffer:
         if not present.any():
             return None
         frames = fill_missing(frames[:, present])
-        window = resample_by_time(stamps[first:], frames, start, end, out_frames)
-        return np.ascontiguousarray(window.transpose(1, 0, 2, 3))  # (M, T, V, 3)
+        return stream_window(stamps[first:], frames, end, seconds, out_frames)
 
 
 @dataclass
 class DecisionSmoother:
     """Thresholding + majority vote over the last ``window`` decisions.
 
-    Below ``threshold`` the decision is ``no_action_label`` (a class of its own in the vote),
-    so a robot never acts on a low-confidence guess.
+    When the model's top class is its ``background_class`` or the top probability is below
+    ``threshold`` the decision is ``no_action_label`` (a class of its own in the vote), so a
+    robot never acts on a low-confidence guess. ``reset`` forgets the history (a new stream).
     """
 
     class_names: tuple[str, ...]
     threshold: float = 0.5
     window: int = 3
     no_action_label: str = "no action"
+    background_class: str = ""
     history: deque = field(default_factory=deque)
+
+    def reset(self) -> None:
+        self.history.clear()
 
     def update(self, probabilities: np.ndarray) -> str:
         best = int(np.argmax(probabilities))
-        decision = (
-            self.class_names[best]
-            if probabilities[best] >= self.threshold
-            else self.no_action_label
-        )
+        name = self.class_names[best]
+        confident = probabilities[best] >= self.threshold and name != self.background_class
+        decision = name if confident else self.no_action_label
         self.history.append(decision)
         while len(self.history) > max(1, self.window):
             self.history.popleft()

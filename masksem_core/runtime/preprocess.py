@@ -8,12 +8,15 @@ from masksem_core.data.windows import WINDOW, centre_sequence, evaluation_window
 from masksem_core.skeleton import get_layout
 
 
-def inference_window(sequence: np.ndarray, layout: str, window: int = WINDOW) -> np.ndarray:
+def inference_window(
+    sequence: np.ndarray, layout: str, window: int = WINDOW, mode: str = "clip"
+) -> np.ndarray:
     """Raw (M, T, V, C) metres → the model's (M, window, V, C) input.
 
     Exactly training's evaluation path: centre on the layout's centre joint of the first body's
-    first valid frame (done once at preparation for stored data, idempotent here), then the
-    deterministic centre crop + linear resize.
+    first valid frame (done once at preparation for stored data, idempotent here), then, in
+    clip mode, the deterministic centre crop + linear resize; in stream mode the sequence is
+    already the resampled stream window (``stream_window``) and is only centred.
     """
     spec = get_layout(layout)
     if sequence.ndim != 4 or sequence.shape[2:] != (spec.num_joints, 3):
@@ -21,4 +24,18 @@ def inference_window(sequence: np.ndarray, layout: str, window: int = WINDOW) ->
             f"expected a (M, T, {spec.num_joints}, 3) sequence for layout {layout}, "
             f"got {sequence.shape}"
         )
-    return evaluation_window(centre_sequence(sequence, spec.index(spec.centre_joint)), window)
+    centred = centre_sequence(sequence, spec.index(spec.centre_joint))
+    if mode == "stream":
+        if centred.shape[1] != window:
+            raise ValueError(f"a stream window has {window} frames, got {centred.shape[1]}")
+        return centred
+    return evaluation_window(centred, window)
+
+
+def pad_bodies(window: np.ndarray, bodies: int) -> np.ndarray:
+    """Append absent (all-zero) bodies up to ``bodies``, as training stored them: a model trained
+    with a zero second body averages it into its features. (M, T, V, C) → (max(M, bodies), …)."""
+    missing = bodies - window.shape[0]
+    if missing <= 0:
+        return window
+    return np.concatenate([window, np.zeros((missing, *window.shape[1:]), window.dtype)])

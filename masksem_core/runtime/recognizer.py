@@ -19,7 +19,8 @@ from masksem_core.runtime.live import (
     TimedSkeletonBuffer,
     decode_joints,
 )
-from masksem_core.runtime.preprocess import inference_window
+from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.runtime.preprocess import inference_window, pad_bodies
 from masksem_core.runtime.session import ActionSession
 
 
@@ -28,9 +29,9 @@ class LiveSettings:
     """What the pipeline does with a stream; every field can change while it runs except
     ``max_persons`` (the buffer's shape)."""
 
-    window_seconds: float = 4.0  # history classified each time
+    window_seconds: float = 0.0  # history classified each time (0: the model's)
     stride_seconds: float = 0.5  # message time between two classifications
-    score_threshold: float = 0.5  # below: the decision is no_action_label
+    score_threshold: float = -1.0  # below: no_action_label (< 0: the model's calibrated one)
     smoothing_window: int = 3  # majority vote over the last decisions (1 = none)
     no_action_label: str = "no action"
     max_persons: int = 2  # bodies accepted per message
@@ -46,16 +47,49 @@ class LiveSettings:
 def check_settings(settings: LiveSettings) -> list[str]:
     """Why ``settings`` cannot be used (empty when they can)."""
     problems = []
-    for name in ("window_seconds", "stride_seconds", "person_timeout", "max_gap_seconds"):
+    for name in ("stride_seconds", "person_timeout", "max_gap_seconds"):
         if not getattr(settings, name) > 0:
             problems.append(f"{name} must be > 0, got {getattr(settings, name)}")
-    if not 0.0 <= settings.score_threshold <= 1.0:
-        problems.append(f"score_threshold must be in [0, 1], got {settings.score_threshold}")
+    if settings.window_seconds < 0:
+        problems.append(
+            f"window_seconds must be ≥ 0 (0: the model's), got {settings.window_seconds}"
+        )
+    if not settings.score_threshold <= 1.0:
+        problems.append(
+            f"score_threshold must be in [0, 1] (< 0: the model's), got {settings.score_threshold}"
+        )
+    if not settings.no_action_label.strip():
+        problems.append("no_action_label must not be empty")
     if settings.smoothing_window < 1:
         problems.append(f"smoothing_window must be ≥ 1, got {settings.smoothing_window}")
     if settings.max_persons < 1:
         problems.append(f"max_persons must be ≥ 1, got {settings.max_persons}")
     return problems
+
+
+CLIP_WINDOW_SECONDS = 4.0  # the history a clip-mode model classifies unless told otherwise
+UNCALIBRATED_THRESHOLD = 0.5
+
+
+def effective_window_seconds(settings: LiveSettings, info: ModelInfo) -> float:
+    """A stream-mode model's windows span the time it was trained on, whatever the settings say
+    (a different non-zero value is an error); a clip-mode model's span the setting (default
+    4 s)."""
+    if info.window_mode == "stream":
+        if settings.window_seconds and abs(settings.window_seconds - info.window_seconds) > 1e-6:
+            raise ConfigError(
+                f"window_seconds={settings.window_seconds} but the model was trained on "
+                f"{info.window_seconds} s stream windows; leave window_seconds at 0"
+            )
+        return info.window_seconds
+    return settings.window_seconds or CLIP_WINDOW_SECONDS
+
+
+def effective_threshold(settings: LiveSettings, info: ModelInfo) -> float:
+    """The setting when ≥ 0, else the model's calibrated threshold (0.5 when it has none)."""
+    if settings.score_threshold >= 0:
+        return settings.score_threshold
+    return info.score_threshold if info.score_threshold >= 0 else UNCALIBRATED_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -64,6 +98,8 @@ class Decision:
     probabilities: np.ndarray  # (K,) in the model's class order
     received: float  # perf_counter when the window's last message arrived
     model_seconds: float
+    stamp: float  # capture time of the window's last frame (s)
+    window_start: float  # capture time the window starts at (s)
 
 
 class LiveRecognizer:
@@ -82,8 +118,9 @@ class LiveRecognizer:
         self.session = session
         self.settings = settings
         self.publish = publish
+        info = session.info
         self.buffer = TimedSkeletonBuffer(
-            settings.window_seconds,
+            effective_window_seconds(settings, info),
             settings.max_gap_seconds,
             settings.max_persons,
             session.num_joints,
@@ -91,11 +128,12 @@ class LiveRecognizer:
         )
         self.smoother = DecisionSmoother(
             session.class_names,
-            settings.score_threshold,
+            effective_threshold(settings, info),
             settings.smoothing_window,
             settings.no_action_label,
+            info.background_class,
         )
-        self.last_trigger: float | None = None
+        self.last_trigger = -np.inf
         self.dropped: dict[str, int] = {}
         self.latencies: list[float] = []  # last message of a window → decision published (s)
         self.model_latencies: list[float] = []
@@ -106,11 +144,11 @@ class LiveRecognizer:
         """Apply new settings to the running pipeline (``max_persons`` needs a restart)."""
         if settings.max_persons != self.settings.max_persons:
             raise ConfigError("max_persons cannot change while running; restart the recognizer")
-        buffer, smoother = self.buffer, self.smoother
-        buffer.window_seconds = settings.window_seconds
+        buffer, smoother, info = self.buffer, self.smoother, self.session.info
+        buffer.window_seconds = effective_window_seconds(settings, info)
         buffer.max_gap_seconds = settings.max_gap_seconds
         buffer.person_timeout = settings.person_timeout
-        smoother.threshold = settings.score_threshold
+        smoother.threshold = effective_threshold(settings, info)
         smoother.window = settings.smoothing_window
         smoother.no_action_label = settings.no_action_label
         self.settings = settings
@@ -119,32 +157,45 @@ class LiveRecognizer:
         """Accept one message of (V·M, 3) joint positions at capture time ``stamp`` (s); raises
         SkeletonMessageError (counted by its kind) for a message that is dropped."""
         received = time.perf_counter()
+        buffer = self.buffer
+        gaps = buffer.stats.resets_after_gap
         try:
-            joints = decode_joints(positions, self.buffer.num_joints, self.settings.max_persons)
-            self.buffer.push(stamp, joints)
+            joints = decode_joints(positions, buffer.num_joints, self.settings.max_persons)
+            buffer.push(stamp, joints)
         except SkeletonMessageError as err:
             self.dropped[err.kind] = self.dropped.get(err.kind, 0) + 1
             raise
-        if self.last_trigger is None or stamp < self.last_trigger:
-            self.last_trigger = stamp
+        if buffer.stats.resets_after_gap != gaps or len(buffer.stamps) == 1:
+            self.restart(stamp)  # a new stream: nothing of the previous one carries over
         if stamp - self.last_trigger >= self.settings.stride_seconds:
-            window = self.buffer.window(self.session.info.window)
+            info = self.session.info
+            window = buffer.window(info.window, hold_before_start=info.window_mode == "stream")
             if window is not None:
                 self.last_trigger = stamp
+                start = stamp - min(buffer.window_seconds, buffer.covered_seconds())
+                if info.window_mode == "stream":
+                    start = stamp - buffer.window_seconds
+                item = (received, window, start, stamp)
                 if self.worker is None:
-                    self.classify((received, window))
+                    self.classify(item)
                 else:
-                    self.worker.submit((received, window))
+                    self.worker.submit(item)
 
-    def classify(self, item: tuple[float, np.ndarray]) -> None:
-        received, window = item  # window: (M, T, V, 3)
+    def restart(self, stamp: float) -> None:
+        """Forget the smoothing history and the stride phase: the stream starts at ``stamp``."""
+        self.smoother.reset()
+        self.last_trigger = stamp
+
+    def classify(self, item: tuple[float, np.ndarray, float, float]) -> None:
+        received, window, start, end = item  # window: (M, T, V, 3)
         info = self.session.info
-        model_input = inference_window(window, info.layout, info.window)
+        model_input = inference_window(window, info.layout, info.window, info.window_mode)
+        model_input = pad_bodies(model_input, info.bodies)
         started = time.perf_counter()
         probabilities = self.session.probabilities(model_input[None])[0]
         model_seconds = time.perf_counter() - started
         label = self.smoother.update(probabilities)
-        self.publish(Decision(label, probabilities, received, model_seconds))
+        self.publish(Decision(label, probabilities, received, model_seconds, end, start))
         self.inferences += 1
         self.model_latencies.append(model_seconds)
         self.latencies.append(time.perf_counter() - received)

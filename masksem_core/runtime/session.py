@@ -110,7 +110,8 @@ class ActionSession:
         return self.session.run(["logits"], {"skeleton": self.validate(windows)})[0]
 
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        logits = self.logits(windows)
+        """Class probabilities, softmax(logits / T) with the model's calibrated temperature."""
+        logits = self.logits(windows) / self.info.temperature
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
         return shifted / shifted.sum(axis=1, keepdims=True)
 

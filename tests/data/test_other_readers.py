@@ -124,3 +124,38 @@ def test_pyskl_malformed(tmp_path):
     )
     with pytest.raises(SkeletonFileError, match="expected \\(M, T, V, C\\)"):
         read_pyskl(path)
+
+
+def test_utkinect_recording_with_stamps_and_intervals(shared_data):
+    from masksem_core.data.utkinect import CLASS_NAMES, read_action_labels, read_recording
+
+    labels = read_action_labels(shared_data / "utkinect" / "actionLabel.txt")
+    assert len(labels) == 10 and len(labels["s01_e01"]) == 10
+    assert labels["s01_e01"][0] == (CLASS_NAMES.index("walk"), 252, 390)
+    seq = read_recording(shared_data / "utkinect" / "joints_s01_e01.txt", labels["s01_e01"])
+    assert seq.data.shape[0] == 1 and seq.data.shape[2:] == (20, 3) and seq.subject == 1
+    stamps = np.array(seq.extra["stamps"])
+    assert len(stamps) == seq.frames and np.all(np.diff(stamps) > 0)  # repeats dropped
+    walk = seq.extra["intervals"][0]
+    assert walk[0] == 0 and 252 / 30 <= stamps[walk[1]] and stamps[walk[2] - 1] <= 390 / 30
+
+
+def test_utkinect_bad_files(tmp_path):
+    from masksem_core.data.utkinect import read_action_labels, read_recording
+
+    labels = tmp_path / "actionLabel.txt"
+    labels.write_text("s01_e01\nwalk: 10 5\n")
+    with pytest.raises(SkeletonFileError, match=r"actionLabel.txt:2: interval ends before"):
+        read_action_labels(labels)
+    labels.write_text("s01_e01\ndance: 1 5\n")
+    with pytest.raises(SkeletonFileError, match="expected 'action: start end'"):
+        read_action_labels(labels)
+    recording = tmp_path / "joints_s01_e01.txt"
+    recording.write_text("12 " + " ".join(["0.1"] * 59) + "\n")
+    with pytest.raises(
+        SkeletonFileError, match=r"joints_s01_e01.txt:1: expected a frame number and 60"
+    ):
+        read_recording(recording, [])
+    recording.write_text("12 " + " ".join(["nan"] * 60) + "\n")
+    with pytest.raises(SkeletonFileError, match="non-finite"):
+        read_recording(recording, [])

@@ -5,7 +5,9 @@ from masksem_core.data.windows import (
     centre_sequence,
     crop_length,
     evaluation_window,
+    resample_by_time,
     resize_time,
+    stream_window,
     training_window,
     valid_frames,
 )
@@ -59,3 +61,18 @@ def test_centring_on_first_body_first_valid_frame_keeps_absent_joints_zero():
     np.testing.assert_allclose(out[0, 1, 1], 0.0)
     np.testing.assert_allclose(out[0, 2, 0], [1.0, 0.0, -1.0])
     assert not out[0, 0].any() and not out[1].any()
+
+
+def test_resample_irregular_stamps_keeps_a_linear_motion_linear():
+    stamps = np.array([0.0, 0.02, 0.09, 0.1, 0.31, 0.4])
+    frames = (stamps * 10)[:, None, None, None] * np.ones((1, 1, 1, 3))
+    out = resample_by_time(stamps, frames.astype(np.float32), 0.0, 0.4, 9)
+    np.testing.assert_allclose(out[:, 0, 0, 0], np.linspace(0, 4, 9), atol=1e-5)
+
+
+def test_stream_window_holds_the_first_frame_before_the_stream_and_is_m_first():
+    stamps = np.arange(5) / 10  # 0.0 … 0.4 s
+    frames = np.broadcast_to(np.arange(5, dtype=np.float32)[:, None, None, None], (5, 2, 1, 3))
+    window = stream_window(stamps, frames, end=0.4, seconds=0.8, out_frames=5)
+    assert window.shape == (2, 5, 1, 3)
+    np.testing.assert_allclose(window[0, :, 0, 0], [0, 0, 0, 2, 4])  # −0.4, −0.2, 0, 0.2, 0.4 s

@@ -77,7 +77,7 @@ def test_inference_window_is_the_training_evaluation_transform(shared_data, tmp_
     report = prepare_dataset("gtu", shared_data / "gtu", tmp_path / "gtu", progress=False)
     prepared = PreparedData(report.out_dir)
     dataset = WindowDataset(prepared, "stratified_test")
-    index = dataset.indices[0]
+    index = dataset.items[0][0]
     name = prepared.samples[index]["name"]
     raw = read_gtu(shared_data / "gtu" / f"{name}.txt").data
     np.testing.assert_allclose(inference_window(raw, "ntu25"), dataset[0][0].numpy(), atol=1e-6)

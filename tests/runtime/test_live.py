@@ -11,7 +11,6 @@ from masksem_core.runtime.live import (
     TimedSkeletonBuffer,
     decode_joints,
     fill_missing,
-    resample_by_time,
 )
 
 
@@ -41,13 +40,6 @@ def test_fill_missing_interpolates_in_time_and_zeroes_unseen():
     assert not out[:, 0, 1].any() and np.isfinite(out).all()
 
 
-def test_resample_irregular_stamps_keeps_a_linear_motion_linear():
-    stamps = np.array([0.0, 0.02, 0.09, 0.1, 0.31, 0.4])
-    frames = (stamps * 10)[:, None, None, None] * np.ones((1, 1, 1, 3))
-    out = resample_by_time(stamps, frames.astype(np.float32), 0.0, 0.4, 9)
-    np.testing.assert_allclose(out[:, 0, 0, 0], np.linspace(0, 4, 9), atol=1e-5)
-
-
 def frame(value=0.0, bodies=1):
     return np.full((bodies, 25, 3), value, dtype=np.float32)
 
@@ -58,10 +50,10 @@ def test_buffer_window_backwards_gap_and_bounded_memory():
     )
     for i in range(10):
         buffer.push(i / 30, frame(i))
-    assert buffer.window(120) is None  # 0.3 s of 1 s covered
+    assert buffer.window(120, hold_before_start=False) is None  # 0.3 s of 1 s covered
     for i in range(10, 40):
         buffer.push(i / 30, frame(i))
-    window = buffer.window(120)
+    window = buffer.window(120, hold_before_start=False)
     assert window.shape == (1, 120, 25, 3)  # the absent second body is left out
     np.testing.assert_allclose(window[0, -1, 0, 0], 39, atol=1e-4)
     np.testing.assert_allclose(window[0, 0, 0, 0], 39 - 30, atol=1e-3)  # 1 s earlier
@@ -74,16 +66,30 @@ def test_buffer_window_backwards_gap_and_bounded_memory():
     assert len(buffer.frames) <= 64
 
 
+def test_stream_mode_window_spans_the_trained_time_holding_the_first_frame():
+    buffer = TimedSkeletonBuffer(
+        window_seconds=2.0, max_gap_seconds=2.0, max_persons=1, num_joints=25
+    )
+    for i in range(16):  # 0.5 s of a ramp at 30 Hz
+        buffer.push(10 + i / 30, frame(i))
+    window = buffer.window(9, hold_before_start=True)[0, :, 0, 0]  # instants 8.5, 8.75, …, 10.5
+    np.testing.assert_allclose(window[:7], 0.0)  # up to the stream's start: its first frame
+    np.testing.assert_allclose(window[7:], [7.5, 15.0], atol=1e-4)
+    assert buffer.window(9, hold_before_start=False) is None  # clip mode: half a window first
+
+
 def test_person_timeout_drops_a_body_that_left():
     buffer = TimedSkeletonBuffer(2.0, 2.0, max_persons=2, num_joints=25, person_timeout=0.5)
     for i in range(60):
         joints = frame(1.0, bodies=2 if i < 20 else 1)
         buffer.push(i / 30, joints)
-    assert buffer.window(120).shape[0] == 1  # the second person left 1.3 s ago
+    assert (
+        buffer.window(120, hold_before_start=False).shape[0] == 1
+    )  # the second person left 1.3 s ago
     buffer = TimedSkeletonBuffer(2.0, 2.0, max_persons=2, num_joints=25, person_timeout=2.0)
     for i in range(60):
         buffer.push(i / 30, frame(1.0, bodies=2 if i < 20 else 1))
-    assert buffer.window(120).shape[0] == 2
+    assert buffer.window(120, hold_before_start=False).shape[0] == 2
 
 
 def test_smoother_threshold_and_majority():

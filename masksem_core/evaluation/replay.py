@@ -1,0 +1,75 @@
+"""Play streams through the live recognizer the ROS node runs, and score what it publishes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.data.stream import StreamSampling
+from masksem_core.data.stream_dataset import StreamWindowDataset
+from masksem_core.data.transforms import CentreCropResize
+from masksem_core.errors import DataError
+from masksem_core.evaluation.stream_metrics import StreamScore, score_stream
+from masksem_core.evaluation.streams import Scenario, Stream
+from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings
+from masksem_core.runtime.session import ActionSession
+
+
+def reraise(err: BaseException) -> None:
+    raise err
+
+
+def replay(
+    stream: Stream, session: ActionSession, settings: LiveSettings
+) -> list[tuple[float, str]]:
+    """The decisions (window end stamp, label) that ``LiveRecognizer`` publishes for the stream,
+    one message per frame at its stamp, absent bodies left out of the message as a tracker
+    would; synchronous, so the result does not depend on the machine's speed."""
+    decisions: list[tuple[float, str]] = []
+    recognizer = LiveRecognizer(
+        session, settings, lambda d: decisions.append((d.stamp, d.label)), reraise, background=False
+    )
+    for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
+        present = np.abs(frame).sum(axis=(1, 2)) > 0  # (M,)
+        if present.any():
+            recognizer.on_message(float(stamp), frame[present].reshape(-1, 3))
+    return decisions
+
+
+def score_scenario(
+    scenario: Scenario, session: ActionSession, settings: LiveSettings
+) -> dict[str, object]:
+    """The scenario's row: its name, whether its idle time is synthetic, and its scores."""
+    score = StreamScore()
+    for stream in scenario.streams:
+        decisions = replay(stream, session, settings)
+        score_stream(score, decisions, stream.actions, stream.span, settings.no_action_label)
+    return {"scenario": scenario.name, **score.summary(), "synthetic_idle": scenario.synthetic_idle}
+
+
+def offline_top1(session: ActionSession, prepared: PreparedData, split: str) -> float:
+    """Top-1 (%) of the model on the split's evaluation windows of its own window mode (clip:
+    the centre crop; stream: the window ending where the action ends), a prediction counting
+    when it names the action."""
+    info = session.info
+    if info.layout != prepared.meta["layout"]:
+        raise DataError(
+            f"the model's layout is {info.layout}, the data {prepared.root} is "
+            f"{prepared.meta['layout']}"
+        )
+    if info.window_mode == "stream":
+        windows = StreamWindowDataset(
+            prepared, split, StreamSampling(info.window_seconds), train=False, window=info.window
+        )
+    else:
+        windows = WindowDataset(prepared, split, CentreCropResize(info.window))
+    correct = 0
+    for start in range(0, len(windows), 64):
+        batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]
+        x = np.stack([w.numpy() for w, _ in batch])
+        predicted = session.probabilities(x).argmax(axis=1)
+        names = prepared.class_names
+        correct += sum(
+            info.class_names[p] == names[y] for p, (_, y) in zip(predicted, batch, strict=True)
+        )
+    return 100.0 * correct / len(windows)

@@ -1,0 +1,154 @@
+"""What a robot gets from the recognizer, scored against the truth of a stream.
+
+A stream's truth is its labelled actions ``(label, start, end)`` (seconds); the recognizer's
+output is its published decisions ``(stamp, label)``, stamp = the end of the window decided on.
+The scores:
+
+- an action is **detected** when its label is published at least once from its start until
+  ``grace`` seconds after its end; its **delay** is that first decision's stamp − its start;
+- **label accuracy**: of the decisions stamped inside an action, the share that name it;
+- **idle decisions** are those stamped outside every [start, end + grace]; the **idle
+  false-alarm rate** is the share of them that name an action, and **false alarms per minute**
+  counts runs of consecutive such decisions per minute of idle time;
+- **segmental F1@τ** (MS-TCN's): the decision sequence and the truth sampled at the decision
+  stamps are cut into segments of equal label ("no action" is no segment); a predicted segment
+  is a true positive when it overlaps an unmatched truth segment of its label with IoU ≥ τ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+F1_THRESHOLDS = (0.10, 0.25, 0.50)
+DETECTION_GRACE_SECONDS = 1.0
+
+
+@dataclass
+class StreamScore:
+    """Counts accumulated over the streams of one scenario."""
+
+    instances: int = 0
+    detected: int = 0
+    delays: list[float] = field(default_factory=list)
+    action_decisions: int = 0
+    correct_action_decisions: int = 0
+    idle_decisions: int = 0
+    idle_false_alarms: int = 0
+    false_alarm_runs: int = 0
+    idle_seconds: float = 0.0
+    segments: dict[float, list[int]] = field(
+        default_factory=lambda: {t: [0, 0, 0] for t in F1_THRESHOLDS}  # tp, fp, fn
+    )
+
+    def summary(self) -> dict[str, float | int | None]:
+        def share(part: int, whole: int) -> float | None:
+            return part / whole if whole else None
+
+        def f1(tp: int, fp: int, fn: int) -> float | None:
+            return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+
+        delays = np.array(self.delays)
+        return {
+            "instances": self.instances,
+            "detected": share(self.detected, self.instances),
+            "median_delay_s": float(np.median(delays)) if delays.size else None,
+            "p90_delay_s": float(np.percentile(delays, 90)) if delays.size else None,
+            "label_accuracy": share(self.correct_action_decisions, self.action_decisions),
+            "idle_false_alarm_rate": share(self.idle_false_alarms, self.idle_decisions),
+            "false_alarms_per_min": (
+                60.0 * self.false_alarm_runs / self.idle_seconds if self.idle_seconds else None
+            ),
+            **{f"f1_{round(100 * t)}": f1(*self.segments[t]) for t in F1_THRESHOLDS},
+        }
+
+
+def segments(labels: list[str], background: str) -> list[tuple[str, int, int]]:
+    """Runs of equal labels as (label, first index, last index), background runs left out."""
+    runs = []
+    start = 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            if labels[start] != background:
+                runs.append((labels[start], start, i - 1))
+            start = i
+    return runs
+
+
+def segment_counts(
+    predicted: list[str], truth: list[str], background: str, threshold: float
+) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of segmental F1 at IoU ``threshold``."""
+    pred, true = segments(predicted, background), segments(truth, background)
+    matched = [False] * len(true)
+    tp = fp = 0
+    for label, first, last in pred:
+        best, best_iou = -1, 0.0
+        for k, (true_label, t_first, t_last) in enumerate(true):
+            if true_label != label:
+                continue
+            inter = min(last, t_last) - max(first, t_first) + 1
+            union = max(last, t_last) - min(first, t_first) + 1
+            if inter / union > best_iou:
+                best, best_iou = k, inter / union
+        if best >= 0 and best_iou >= threshold and not matched[best]:
+            matched[best] = True
+            tp += 1
+        else:
+            fp += 1
+    return tp, fp, len(true) - sum(matched)
+
+
+def idle_seconds(
+    actions: list[tuple[str, float, float]], start: float, end: float, grace: float
+) -> float:
+    """Seconds of [start, end] outside every [action start, action end + grace]."""
+    busy, covered = sorted((a_start, a_end + grace) for _, a_start, a_end in actions), 0.0
+    cursor = start
+    for low, high in busy:
+        low, high = max(low, cursor), min(high, end)
+        if high > low:
+            covered += high - low
+            cursor = high
+    return max(0.0, end - start - covered)
+
+
+def score_stream(
+    score: StreamScore,
+    decisions: list[tuple[float, str]],
+    actions: list[tuple[str, float, float]],
+    span: tuple[float, float],
+    background: str,
+    grace: float = DETECTION_GRACE_SECONDS,
+) -> None:
+    """Add one stream to ``score``: its decisions (stamp, label), its actions (label, start,
+    end) and its time span (first, last stamp)."""
+    score.instances += len(actions)
+    for label, start, end in actions:
+        hits = [t for t, said in decisions if start <= t <= end + grace and said == label]
+        if hits:
+            score.detected += 1
+            score.delays.append(hits[0] - start)
+    truth = []
+    previous_false_alarm = False
+    for stamp, said in decisions:
+        inside = [label for label, start, end in actions if start <= stamp <= end]
+        truth.append(inside[-1] if inside else background)
+        if inside:
+            score.action_decisions += 1
+            score.correct_action_decisions += said == inside[-1]
+        idle = not any(start <= stamp <= end + grace for _, start, end in actions)
+        false_alarm = idle and said != background
+        if idle:
+            score.idle_decisions += 1
+            score.idle_false_alarms += false_alarm
+            score.false_alarm_runs += false_alarm and not previous_false_alarm
+        previous_false_alarm = false_alarm
+    score.idle_seconds += idle_seconds(actions, *span, grace)
+    predicted = [said for _, said in decisions]
+    for threshold in F1_THRESHOLDS:
+        counts = segment_counts(predicted, truth, background, threshold)
+        score.segments[threshold] = [
+            a + b for a, b in zip(score.segments[threshold], counts, strict=True)
+        ]

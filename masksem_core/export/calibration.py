@@ -1,0 +1,70 @@
+"""Calibration of a stream-mode model's decisions on a validation split (never the test split):
+a temperature for its probabilities and the threshold that keeps false alarms on idle windows
+at a target rate. Both are stored in the ONNX metadata and used by the live recognizer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits / temperature
+    shifted = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T (grid over 0.25 … 8, log-spaced) minimising the negative
+    log-likelihood of softmax(logits / T) (temperature scaling, Guo et al. 2017)."""
+    rows = np.arange(len(labels))
+
+    def nll(temperature: float) -> float:
+        return float(-np.log(softmax(logits, temperature)[rows, labels] + 1e-12).mean())
+
+    return float(min(TEMPERATURES, key=nll))
+
+
+def idle_threshold(probabilities: np.ndarray, background: int, target_rate: float) -> float:
+    """The lowest score threshold at which at most ``target_rate`` of these idle windows
+    (rows) would name an action: their top class is not ``background`` and scores at least the
+    threshold. 0 when fewer than that name one at all."""
+    top = probabilities.argmax(axis=1)
+    scores = np.sort(probabilities.max(axis=1)[top != background])  # windows naming an action
+    allowed = int(np.floor(target_rate * len(probabilities)))
+    if len(scores) <= allowed:
+        return 0.0
+    return float(np.nextafter(scores[len(scores) - allowed - 1], np.inf))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    temperature: float
+    threshold: float
+    target_false_alarm: float
+    idle_false_alarm: float  # on the validation idle windows, at the threshold
+    action_recall: float  # validation action windows named right at the threshold
+    windows: int
+
+
+def calibrate(
+    logits: np.ndarray, labels: np.ndarray, background: int, target_false_alarm: float
+) -> Calibration:
+    """Temperature on every validation window, then the threshold on its idle ones."""
+    temperature = fit_temperature(logits, labels)
+    probabilities = softmax(logits, temperature)
+    idle = labels == background
+    threshold = idle_threshold(probabilities[idle], background, target_false_alarm)
+    top, score = probabilities.argmax(axis=1), probabilities.max(axis=1)
+    named = (top != background) & (score >= threshold)
+    return Calibration(
+        temperature=temperature,
+        threshold=threshold,
+        target_false_alarm=target_false_alarm,
+        idle_false_alarm=float(named[idle].mean()) if idle.any() else 0.0,
+        action_recall=float((named & (top == labels))[~idle].mean()) if (~idle).any() else 0.0,
+        windows=len(labels),
+    )

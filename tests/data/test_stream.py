@@ -1,0 +1,106 @@
+"""Stream windows: the pieces by hand, and the training window equal to the live window."""
+
+import numpy as np
+import pytest
+
+from masksem_core.config import load_experiment
+from masksem_core.data.prepared import PreparedData
+from masksem_core.data.stream import (
+    Interval,
+    StreamSampling,
+    action_window_end,
+    extend_with_idle,
+    idle_window_end,
+    synthetic_idle,
+    window_label,
+)
+from masksem_core.data.stream_dataset import StreamWindowDataset
+from masksem_core.engine.builders import model_class_names, training_windows
+from masksem_core.runtime.live import TimedSkeletonBuffer
+from masksem_core.runtime.preprocess import inference_window, pad_bodies
+
+SAMPLING = StreamSampling(window_seconds=2.0, min_visible=0.4, tail=0.5)
+
+
+def test_window_label_names_seen_actions_idle_and_ambiguous():
+    actions = [Interval(3, 10.0, 12.0), Interval(5, 20.0, 20.4)]
+    assert window_label(10.4, actions, SAMPLING, background=9) == 3  # 0.4 s seen
+    assert window_label(12.5, actions, SAMPLING, background=9) == 3  # tail
+    assert window_label(10.1, actions, SAMPLING, background=9) == 9  # 0.1 s < 0.2 s overlap
+    assert window_label(10.3, actions, SAMPLING, background=9) is None  # started, not yet named
+    assert window_label(13.0, actions, SAMPLING, background=9) is None  # fading out of view
+    assert window_label(14.5, actions, SAMPLING, background=9) == 9
+    assert window_label(20.2, actions, SAMPLING, background=9) == 5  # short: half of it seen
+
+
+def test_action_and_idle_window_ends():
+    action = Interval(1, 5.0, 8.0)
+    rng = np.random.default_rng(0)
+    ends = [action_window_end(action, SAMPLING, rng) for _ in range(200)]
+    assert min(ends) >= 5.4 and max(ends) <= 8.5
+    assert action_window_end(action, SAMPLING, None) == 8.0
+    stamps = np.arange(0, 15, 0.1)
+    for _ in range(20):
+        end = idle_window_end(stamps, [action], SAMPLING, 7, rng)
+        assert window_label(end, [action], SAMPLING, 7) == 7
+
+
+def test_synthetic_idle_sways_gently_and_keeps_absent_bodies_zero():
+    pose = np.zeros((2, 25, 3), dtype=np.float32)
+    pose[0] = np.random.default_rng(1).normal(size=(25, 3))
+    idle = synthetic_idle(pose, seconds=4.0, fps=30, rng=np.random.default_rng(2))
+    assert idle.shape == (2, 120, 25, 3) and not idle[1].any()
+    drift = np.abs(idle[0] - pose[0]).max()
+    assert 0.005 < drift < 0.04  # cm-scale sway and mm-scale jitter, never a movement
+
+
+def test_extend_with_idle_keeps_the_sequence_and_its_stamps():
+    sequence = np.random.default_rng(0).normal(size=(1, 10, 25, 3)).astype(np.float32)
+    stamps = 5.0 + np.arange(10) / 30
+    frames, times = extend_with_idle(sequence, stamps, 1.0, 30, np.random.default_rng(0))
+    assert frames.shape == (70, 1, 25, 3) and len(times) == 70
+    np.testing.assert_array_equal(frames[30:40], sequence.transpose(1, 0, 2, 3))
+    np.testing.assert_allclose(times[30:40], stamps)
+    assert np.all(np.diff(times) > 0)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_root):
+    return PreparedData(demo_root)
+
+
+def test_the_training_window_is_the_live_window_of_the_same_stream_segment(demo):
+    """The stream window a model is trained and evaluated on is, to float precision, what the
+    live recognizer's buffer and preprocessing make of the same frames arriving at their
+    stamps."""
+    dataset = StreamWindowDataset(demo, "xsub_test", SAMPLING, train=False)
+    for item in (0, 7):
+        trained, _ = dataset[item]
+        index, _, _, end = dataset.items[item]
+        frames, times, _ = dataset.timeline(index, np.random.default_rng(item))
+        window_end = demo.stamps(index)[end - 1]
+        buffer = TimedSkeletonBuffer(2.0, max_gap_seconds=1.0, max_persons=2, num_joints=25)
+        for stamp, frame in zip(times, frames, strict=True):
+            if stamp <= window_end + 1e-9:
+                buffer.push(float(stamp), frame)
+        live = inference_window(buffer.window(120, hold_before_start=True), "ntu25", 120, "stream")
+        np.testing.assert_allclose(pad_bodies(live, 1), trained.numpy(), atol=1e-5)
+
+
+def test_stream_training_windows_mix_actions_and_no_action(demo):
+    config = load_experiment("demo", ["data.window_mode=stream", "data.background_fraction=0.5"])
+    names = model_class_names(demo, config.data)
+    assert names[-1] == "no action" and len(names) == len(demo.class_names) + 1
+    windows = training_windows(demo, "xsub_train", config.data)
+    labels = np.array([windows[i][1] for i in range(len(windows))])
+    assert windows[0][0].shape == (1, 120, 25, 3)
+    assert 0.3 < (labels == len(demo.class_names)).mean() < 0.7
+    clip = load_experiment("demo").data
+    assert model_class_names(demo, clip) == demo.class_names
+
+
+def test_pad_bodies_adds_zero_bodies_as_training_stored_them():
+    window = np.ones((1, 4, 25, 3), dtype=np.float32)
+    padded = pad_bodies(window, 2)
+    assert padded.shape == (2, 4, 25, 3) and not padded[1].any()
+    assert pad_bodies(window, 0) is window

@@ -1,0 +1,151 @@
+"""Evaluate a model as deployed: continuous streams built from a prepared split, played at the
+dataset's frame rate with stamps through the same LiveRecognizer the ROS node runs.
+
+  python training/evaluate_stream.py --model models/gtu_masksem.onnx \\
+      --data data/prepared/gtu --split stratified_test [--json]
+
+Scenarios: each action alone; standing still → action → standing still (idle synthetic unless
+the dataset records it); actions back to back; two people in one message (the second standing
+still); the dataset's real continuous recordings where it has them. Per scenario: instances,
+share detected (the right label published during the action or within 1 s after it), median and
+p90 delay from the action's start, label accuracy during actions, idle false-alarm rate (share
+of decisions while nobody acts that name an action), false alarms per minute and segmental
+F1@{0.10, 0.25, 0.50}; and the offline top-1 of the same model on the same split. Several
+--model flags compare models in one run. Report the test split once; choose settings on a
+validation split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from masksem_core.data.prepared import PreparedData
+from masksem_core.evaluation.replay import offline_top1, score_scenario
+from masksem_core.evaluation.streams import build_scenarios
+from masksem_core.runtime.recognizer import LiveSettings
+from masksem_core.runtime.session import ActionSession
+from masksem_training.cli_common import report_errors
+
+COLUMNS = (
+    ("scenario", "scenario", "{}"),
+    ("instances", "n", "{}"),
+    ("detected", "detected", "{:.1%}"),
+    ("median_delay_s", "median delay s", "{:.2f}"),
+    ("p90_delay_s", "p90 delay s", "{:.2f}"),
+    ("label_accuracy", "label acc.", "{:.1%}"),
+    ("idle_false_alarm_rate", "idle FA rate", "{:.1%}"),
+    ("false_alarms_per_min", "FA / min", "{:.2f}"),
+    ("f1_10", "F1@10", "{:.3f}"),
+    ("f1_25", "F1@25", "{:.3f}"),
+    ("f1_50", "F1@50", "{:.3f}"),
+    ("synthetic_idle", "synthetic idle", "{}"),
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="training/evaluate_stream.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        required=True,
+        help="ONNX model (repeat to compare models in one run)",
+    )
+    parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
+    parser.add_argument("--split", required=True, help="split of --data to build streams from")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the synthetic idle and the order"
+    )
+    parser.add_argument(
+        "--stride",
+        type=float,
+        default=LiveSettings.stride_seconds,
+        help="seconds between decisions (the recognizer's stride_seconds)",
+    )
+    parser.add_argument(
+        "--smoothing",
+        type=int,
+        default=LiveSettings.smoothing_window,
+        help="majority vote over this many decisions (the recognizer's smoothing_window)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=LiveSettings.score_threshold,
+        help="score threshold (< 0: the model's calibrated one, else 0.5)",
+    )
+    parser.add_argument(
+        "--scenario", action="append", help="only these scenarios (repeatable; default: all)"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per row")
+    return parser.parse_args(argv)
+
+
+def table(rows: list[dict]) -> str:
+    """A Markdown table of the rows (— where a scenario has no such quantity)."""
+    models = len({row["model"] for row in rows}) > 1
+    heads = (["model"] if models else []) + [head for _, head, _ in COLUMNS]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for row in rows:
+        if row["scenario"] == "offline":
+            cells = [f"offline top-1 {row['top1']:.2f} %"] + [""] * (len(COLUMNS) - 1)
+        else:
+            cells = ["—" if row[key] is None else form.format(row[key]) for key, _, form in COLUMNS]
+        lines.append(
+            "| " + " | ".join(([Path(row["model"]).name] if models else []) + cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    prepared = PreparedData(args.data)
+    scenarios = build_scenarios(prepared, args.split, args.seed)
+    if args.scenario:
+        unknown = set(args.scenario) - {s.name for s in scenarios}
+        if unknown:
+            names = ", ".join(s.name for s in scenarios)
+            raise SystemExit(f"error: no scenario {sorted(unknown)} for this split; it has {names}")
+        scenarios = [s for s in scenarios if s.name in args.scenario]
+    settings = LiveSettings(
+        stride_seconds=args.stride,
+        smoothing_window=args.smoothing,
+        score_threshold=args.threshold,
+    )
+    rows = []
+    for model in args.model:
+        session = ActionSession(model, threads=None)
+        for scenario in scenarios:
+            row = {"model": str(model), **score_scenario(scenario, session, settings)}
+            rows.append(row)
+            if args.json:
+                print(json.dumps(row), flush=True)
+        offline = {
+            "model": str(model),
+            "scenario": "offline",
+            "top1": offline_top1(session, prepared, args.split),
+        }
+        rows.append(offline)
+        if args.json:
+            print(json.dumps(offline), flush=True)
+    if not args.json:
+        print(
+            f"{prepared.meta['dataset']} {args.split}, {prepared.fps:g} Hz, stride "
+            f"{args.stride} s, smoothing {args.smoothing}, seed {args.seed}"
+        )
+        print(table(rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return report_errors(lambda: evaluate(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
