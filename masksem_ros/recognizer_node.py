@@ -56,9 +56,17 @@ def _int(low: int, high: int) -> list[IntegerRange]:
 PARAMETERS = {
     "model_path": ("", "ONNX model (absolute, or relative to the package's models/)", True),
     "autostart": (True, "configure and activate at start (false: wait for lifecycle calls)", True),
-    "window_seconds": (DEFAULTS.window_seconds, "history classified each time (s)", False),
+    "window_seconds": (
+        DEFAULTS.window_seconds,
+        "history classified each time (s); 0: the model's (stream-mode models fix it)",
+        False,
+    ),
     "stride_seconds": (DEFAULTS.stride_seconds, "message time between classifications (s)", False),
-    "score_threshold": (DEFAULTS.score_threshold, "below: no_action_label", False),
+    "score_threshold": (
+        DEFAULTS.score_threshold,
+        "below: no_action_label; < 0: the model's calibrated threshold (else 0.5)",
+        False,
+    ),
     "smoothing_window": (DEFAULTS.smoothing_window, "majority over the last decisions", False),
     "no_action_label": (DEFAULTS.no_action_label, "label when no class is confident", False),
     "max_persons": (DEFAULTS.max_persons, "bodies accepted per message (V·M poses)", True),
@@ -72,9 +80,9 @@ PARAMETERS = {
     "diagnostics_period": (1.0, "seconds between /diagnostics messages (0 = never)", True),
 }
 RANGES = {
-    "window_seconds": _float(0.5, 60.0),
+    "window_seconds": _float(0.0, 60.0),
     "stride_seconds": _float(0.01, 60.0),
-    "score_threshold": _float(0.0, 1.0),
+    "score_threshold": _float(-1.0, 1.0),
     "person_timeout": _float(0.01, 60.0),
     "max_gap_seconds": _float(0.01, 600.0),
     "diagnostics_period": _float(0.0, 3600.0),
