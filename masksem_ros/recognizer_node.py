@@ -1,19 +1,25 @@
-"""ROS 2 managed node ``recognizer``: skeleton (PoseArray) → ONNX model → action_label,
-action_scores, with counters and latency on /diagnostics.
+"""ROS 2 managed node ``recognizer``: skeleton (PoseArray) → ONNX model → one decision stream per
+person: ``actions`` (masksem_interfaces/ActionDecisionArray: stamped, per person, label,
+confidence, raw and smoothed probabilities), and for the simple case ``action_label`` (String)
+and ``action_scores`` (Float32MultiArray of the smoothed probabilities); counters, latency and
+the lifecycle state on /diagnostics.
 
-Lifecycle: configure loads the model, activate subscribes and publishes, deactivate stops,
-cleanup releases the model; ``autostart`` (default) does configure + activate at start. The
-pipeline itself is masksem_core.runtime.recognizer.LiveRecognizer; this node converts messages,
-declares parameters (ranges; read-only where a change needs a restart) and applies the others
-while running.
+Lifecycle: configure loads the model, activate subscribes and publishes, deactivate stops and
+forgets every person's history, cleanup releases the model, shutdown ends the process;
+``autostart`` (default) does configure + activate at start. The pipeline itself is
+masksem_core.runtime.recognizer.LiveRecognizer; this node converts messages, declares
+parameters (ranges; read-only where a change needs a restart) and applies the others while
+running.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseArray
@@ -23,23 +29,33 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.time import Time
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
 from masksem_core.errors import MaskSemError
 from masksem_core.runtime.live import SkeletonMessageError
+from masksem_core.runtime.model_info import ModelFileError
 from masksem_core.runtime.recognizer import (
     Decision,
     LiveRecognizer,
     LiveSettings,
     assess_health,
+    effective_window_seconds,
 )
 from masksem_core.runtime.session import ActionSession
 from masksem_ros.codec import positions_of
-from masksem_ros.spin import run_until_shutdown
+from masksem_ros.spin import run_node
+
+try:  # built by colcon from masksem_interfaces/ (README); a pip-only install has no actions topic
+    from masksem_interfaces.msg import ActionDecision, ActionDecisionArray
+except ImportError:
+    ActionDecision = ActionDecisionArray = None
 
 PACKAGE = "masksem_ros"
+WARN_EVERY_SECONDS = 1.0
 DEFAULTS = LiveSettings()
 LEVELS = {"ok": DiagnosticStatus.OK, "warn": DiagnosticStatus.WARN, "error": DiagnosticStatus.ERROR}
 
@@ -54,7 +70,11 @@ def _int(low: int, high: int) -> list[IntegerRange]:
 
 # name: (default, description, read_only); numeric ranges in RANGES
 PARAMETERS = {
-    "model_path": ("", "ONNX model (absolute, or relative to the package's models/)", True),
+    "model_path": (
+        "gtu_masksem.onnx",
+        "ONNX model: a path, or a file name in the package's models/ folder",
+        True,
+    ),
     "autostart": (True, "configure and activate at start (false: wait for lifecycle calls)", True),
     "window_seconds": (
         DEFAULTS.window_seconds,
@@ -76,7 +96,16 @@ PARAMETERS = {
     "threads": (0, "ONNX Runtime intra-op threads (0 = runtime default)", True),
     "input_topic": ("skeleton", "geometry_msgs/PoseArray input, sensor-data QoS", True),
     "label_topic": ("action_label", "std_msgs/String output", True),
-    "scores_topic": ("action_scores", "std_msgs/Float32MultiArray class probabilities", True),
+    "scores_topic": (
+        "action_scores",
+        "std_msgs/Float32MultiArray smoothed class probabilities (the label's)",
+        True,
+    ),
+    "actions_topic": (
+        "actions",
+        "masksem_interfaces/ActionDecisionArray: stamped decisions per person",
+        True,
+    ),
     "diagnostics_period": (1.0, "seconds between /diagnostics messages (0 = never)", True),
 }
 RANGES = {
@@ -95,7 +124,7 @@ RANGES = {
 def resolve_model_path(path: str) -> Path:
     """An absolute path, a path relative to the working folder, or a file name in the
     package's installed models/ folder (the ament index of a colcon install, or the share/
-    folder of a pip install)."""
+    folder of a pip install); a ModelFileError naming every place searched otherwise."""
     candidate = Path(path)
     if candidate.is_absolute() or candidate.is_file():
         return candidate
@@ -109,7 +138,28 @@ def resolve_model_path(path: str) -> Path:
     for share in shares:
         if (share / "models" / path).is_file():
             return share / "models" / path
-    return candidate
+    searched = [str(Path.cwd() / path), *(str(share / "models" / path) for share in shares)]
+    raise ModelFileError(
+        f"model file {path!r} does not exist; searched {', '.join(searched)}. Pass "
+        "-p model_path:=/path/to/model.onnx (export one with training/export_onnx.py)"
+    )
+
+
+def decision_message(decision: Decision, class_names: list[str], frame_id: str) -> object:
+    """The per-person message of one decision (masksem_interfaces/ActionDecision)."""
+    message = ActionDecision()
+    message.header.stamp = Time(nanoseconds=round(decision.stamp * 1e9)).to_msg()
+    message.header.frame_id = frame_id
+    message.window_start = Time(nanoseconds=round(decision.window_start * 1e9)).to_msg()
+    message.person_id = decision.person
+    message.label = decision.label
+    index = class_names.index(decision.label) if decision.label in class_names else None
+    top = int(np.argmax(decision.smoothed)) if index is None else index
+    message.confidence = float(decision.smoothed[top])
+    message.class_names = class_names
+    message.probabilities = decision.probabilities.astype(float).tolist()
+    message.smoothed_probabilities = decision.smoothed.astype(float).tolist()
+    return message
 
 
 class RecognizerNode(LifecycleNode):
@@ -125,10 +175,16 @@ class RecognizerNode(LifecycleNode):
         self.recognizer: LiveRecognizer | None = None
         self.reported: dict[str, float | int] = {}  # statistics at the last /diagnostics
         self.failure = ""
+        self.state = "unconfigured"
+        self.frame_id = ""  # of the latest input message
+        self.lost = 0  # messages the transport reports lost before they reached us
+        self.warned: dict[str, float] = {}  # drop kind → when it was last logged
         self.subscription = None
-        self.diagnostics_timer = None
-        self.label_pub = self.scores_pub = None
+        self.label_pub = self.scores_pub = self.actions_pub = None
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        period = self.value("diagnostics_period")
+        if period > 0:
+            self.create_timer(period, self.publish_diagnostics)
 
     def value(self, name: str) -> object:
         return self.get_parameter(name).value
@@ -155,12 +211,15 @@ class RecognizerNode(LifecycleNode):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        path = resolve_model_path(str(self.value("model_path")))
         providers = [x for x in self.value("providers") if x] or None
         try:
+            path = resolve_model_path(str(self.value("model_path")))
             settings = self.settings()  # LiveSettings names what does not fit together
             session = ActionSession(
                 path, providers=providers, threads=self.value("threads") or None
+            )
+            recognizer = LiveRecognizer(
+                session, settings, self.publish_decisions, self.on_worker_error
             )
         except MaskSemError as err:
             self.get_logger().error(f"cannot configure: {err}")
@@ -169,13 +228,18 @@ class RecognizerNode(LifecycleNode):
         info = session.info
         self.get_logger().info(
             f"model {path}: {len(info.class_names)} classes, layout {info.layout}, "
+            f"{info.window_mode} windows of {effective_window_seconds(settings, info):g} s, "
             f"provider {session.provider}"
         )
-        session.warm_up(self.value("max_persons"))
-        self.recognizer = LiveRecognizer(
-            session, settings, self.publish_decision, self.on_worker_error
-        )
+        session.warm_up(max(1, info.bodies))
+        self.recognizer = recognizer
         self.reported = {}
+        if not self.has_parameter("class_names"):
+            self.declare_parameter(
+                "class_names",
+                list(info.class_names),
+                ParameterDescriptor(description="the model's classes (read-only)", read_only=True),
+            )
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.label_pub = self.create_lifecycle_publisher(
             String, self.value("label_topic"), reliable
@@ -183,29 +247,40 @@ class RecognizerNode(LifecycleNode):
         self.scores_pub = self.create_lifecycle_publisher(
             Float32MultiArray, self.value("scores_topic"), 10
         )
+        if ActionDecisionArray is None:
+            self.get_logger().warning(
+                "masksem_interfaces is not built: no per-person actions topic (build it with "
+                "colcon beside this package and source the workspace; README)"
+            )
+        else:
+            self.actions_pub = self.create_lifecycle_publisher(
+                ActionDecisionArray, self.value("actions_topic"), reliable
+            )
+        self.state = "inactive"
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.subscription = self.create_subscription(
-            PoseArray, self.value("input_topic"), self.on_skeleton, qos_profile_sensor_data
+            PoseArray,
+            self.value("input_topic"),
+            self.on_skeleton,
+            qos_profile_sensor_data,
+            event_callbacks=SubscriptionEventCallbacks(message_lost=self.on_message_lost),
         )
-        period = self.value("diagnostics_period")
-        if period > 0:
-            self.diagnostics_timer = self.create_timer(period, self.publish_diagnostics)
+        self.state = "active"
         self.get_logger().info(f"active: listening on {self.subscription.topic_name}")
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.stop_listening()
+        self.recognizer.reset()  # a later activation starts every person afresh
+        self.state = "inactive"
         return super().on_deactivate(state)
 
     def stop_listening(self) -> None:
         if self.subscription is not None:
             self.destroy_subscription(self.subscription)
             self.subscription = None
-        if self.diagnostics_timer is not None:
-            self.destroy_timer(self.diagnostics_timer)
-            self.diagnostics_timer = None
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.release()
@@ -215,6 +290,7 @@ class RecognizerNode(LifecycleNode):
         """``ros2 lifecycle set … shutdown`` ends the process (exit code 0) once the transition's
         reply has been sent."""
         self.release()
+        self.state = "finalized"
         self.get_logger().info("shutdown transition: the process ends")
         self.create_timer(0.2, lambda: rclpy.try_shutdown(context=self.context))
         return TransitionCallbackReturn.SUCCESS
@@ -225,48 +301,65 @@ class RecognizerNode(LifecycleNode):
         if self.recognizer is not None:
             self.recognizer.stop()
             self.recognizer = None
-        for publisher in (self.label_pub, self.scores_pub):
+        for publisher in (self.label_pub, self.scores_pub, self.actions_pub):
             if publisher is not None:
                 self.destroy_lifecycle_publisher(publisher)
-        self.label_pub = self.scores_pub = None
+        self.label_pub = self.scores_pub = self.actions_pub = None
+        self.state = "unconfigured"
 
     # -- data --------------------------------------------------------------------------------
     def on_skeleton(self, msg: PoseArray) -> None:
         stamp, positions = positions_of(msg)
+        self.frame_id = msg.header.frame_id
         try:
             self.recognizer.on_message(stamp, positions)
         except SkeletonMessageError as err:
-            text = f"dropped a {self.subscription.topic_name} message ({err.kind}): {err}"
-            if self.recognizer.dropped[err.kind] == 1:
-                self.get_logger().warning(text)
-            else:
-                self.get_logger().warning(text, throttle_duration_sec=1.0)
+            now = time.monotonic()
+            if now - self.warned.get(err.kind, -np.inf) >= WARN_EVERY_SECONDS:
+                self.warned[err.kind] = now  # once a second per kind; all are counted
+                self.get_logger().warning(
+                    f"dropped a {self.subscription.topic_name} message ({err.kind}): {err}"
+                )
 
-    def publish_decision(self, decision: Decision) -> None:
-        probabilities = decision.probabilities
-        scores = Float32MultiArray()
-        scores.layout.dim = [
-            MultiArrayDimension(label="classes", size=len(probabilities), stride=len(probabilities))
-        ]
-        scores.data = probabilities.astype(float).tolist()
-        self.scores_pub.publish(scores)
-        self.label_pub.publish(String(data=decision.label))
+    def on_message_lost(self, info: object) -> None:
+        self.lost += info.total_count_change
+
+    def publish_decisions(self, decisions: list[Decision]) -> None:
+        """Per person on ``actions``; each decision's label and smoothed scores on the plain
+        topics."""
+        if self.actions_pub is not None:
+            class_names = list(self.recognizer.session.class_names)
+            array = ActionDecisionArray()
+            array.header.stamp = Time(nanoseconds=round(decisions[0].stamp * 1e9)).to_msg()
+            array.header.frame_id = self.frame_id
+            array.decisions = [decision_message(d, class_names, self.frame_id) for d in decisions]
+            self.actions_pub.publish(array)
+        for decision in decisions:
+            scores = Float32MultiArray()
+            size = len(decision.smoothed)
+            scores.layout.dim = [MultiArrayDimension(label="classes", size=size, stride=size)]
+            scores.data = decision.smoothed.astype(float).tolist()
+            self.scores_pub.publish(scores)
+            self.label_pub.publish(String(data=decision.label))
 
     def on_worker_error(self, err: BaseException) -> None:
         self.get_logger().error(f"inference failed, window dropped: {err}")
 
     def publish_diagnostics(self) -> None:
-        if self.recognizer is None:
-            return
-        stats = self.recognizer.statistics()
+        """Counters and latency while configured; the lifecycle state always."""
+        stats = {} if self.recognizer is None else self.recognizer.statistics()
+        stats["lost_in_transport"] = self.lost
         level, message = assess_health(self.reported, stats)
+        if self.state != "active":
+            level, message = "ok", f"{self.state}: not listening"
         self.reported = stats
         status = DiagnosticStatus(
             level=LEVELS[level],
             name=f"{self.get_fully_qualified_name()}: action recognition",
             message=message,
-            hardware_id=self.recognizer.session.provider,
-            values=[
+            hardware_id=self.recognizer.session.provider if self.recognizer else "",
+            values=[KeyValue(key="state", value=self.state)]
+            + [
                 KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v))
                 for k, v in stats.items()
             ],
@@ -276,20 +369,19 @@ class RecognizerNode(LifecycleNode):
         self.diagnostics_pub.publish(array)
 
 
-def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = RecognizerNode()
-
-    def start() -> int:
-        if not node.value("autostart"):
-            return 0
-        if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            print(f"recognizer: {node.failure or 'configure failed'}", file=sys.stderr)
-            return 2
-        node.trigger_activate()
+def start(node: RecognizerNode) -> int:
+    """Autostart: configure + activate; a configuration that fails is exit code 2."""
+    if not node.value("autostart"):
         return 0
+    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        print(f"recognizer: {node.failure or 'configure failed'}", file=sys.stderr)
+        return 2
+    node.trigger_activate()
+    return 0
 
-    return run_until_shutdown(node, start)
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(RecognizerNode, start, args)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import threading
 
-import rclpy
 from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
@@ -17,7 +16,7 @@ from rclpy.qos import qos_profile_sensor_data
 
 from masksem_core.runtime.camera import MediaPipeSkeletonizer, SourceError, open_frames
 from masksem_ros.codec import skeleton_message
-from masksem_ros.spin import run_until_shutdown
+from masksem_ros.spin import run_node
 
 PARAMETERS = {
     "source": ("0", "camera index, video file or image file"),
@@ -85,11 +84,15 @@ class SkeletonSourceNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = SkeletonSourceNode()
-    node.thread.start()
-    run_until_shutdown(node)
-    return 2 if node.failure else 0
+    nodes: list[SkeletonSourceNode] = []
+
+    def start(node: SkeletonSourceNode) -> int:
+        nodes.append(node)
+        node.thread.start()
+        return 0
+
+    code = run_node(SkeletonSourceNode, start, args)
+    return 2 if nodes and nodes[0].failure else code
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-"""How both nodes run: start, spin until Ctrl-C or an external shutdown, then clean up once;
-a second Ctrl-C during start-up or clean-up never turns into a traceback or a signal exit."""
+"""How both nodes run: start, spin until Ctrl-C, an external shutdown or a lifecycle shutdown,
+then clean up once. A Ctrl-C at any moment, during start-up and clean-up included, ends the
+process with exit code 0 and no traceback (``ros2 launch`` forwards its own SIGINT, so one
+Ctrl-C can arrive twice)."""
 
 from __future__ import annotations
 
@@ -11,18 +13,25 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
-def run_until_shutdown(node: Node, start: Callable[[], int] = lambda: 0) -> int:
-    """Run ``start()`` (its non-zero result is the exit code and skips spinning), spin, clean
-    up; returns the exit code."""
-    code = 0
+def run_node(
+    make_node: Callable[[], Node],
+    start: Callable[[Node], int],
+    args: list[str] | None = None,
+) -> int:
+    """``rclpy.init``, ``make_node()``, ``start(node)`` (its non-zero result is the exit code and
+    skips spinning), spin, clean up; returns the exit code."""
+    code, node = 0, None
     try:
-        code = start()
+        rclpy.init(args=args)
+        node = make_node()
+        code = start(node)
         if code == 0:
             rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process is ending: clean up once
-        node.destroy_node()
+        if node is not None:
+            node.destroy_node()
         rclpy.try_shutdown()
     return code

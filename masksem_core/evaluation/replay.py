@@ -11,7 +11,7 @@ from masksem_core.data.transforms import CentreCropResize
 from masksem_core.errors import DataError
 from masksem_core.evaluation.stream_metrics import StreamScore, score_stream
 from masksem_core.evaluation.streams import Scenario, Stream
-from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings
+from masksem_core.runtime.recognizer import Decision, LiveRecognizer, LiveSettings
 from masksem_core.runtime.session import ActionSession
 
 
@@ -21,14 +21,17 @@ def reraise(err: BaseException) -> None:
 
 def replay(
     stream: Stream, session: ActionSession, settings: LiveSettings
-) -> list[tuple[float, str]]:
-    """The decisions (window end stamp, label) that ``LiveRecognizer`` publishes for the stream,
-    one message per frame at its stamp, absent bodies left out of the message as a tracker
-    would; synchronous, so the result does not depend on the machine's speed."""
-    decisions: list[tuple[float, str]] = []
-    recognizer = LiveRecognizer(
-        session, settings, lambda d: decisions.append((d.stamp, d.label)), reraise, background=False
-    )
+) -> dict[int, list[tuple[float, str]]]:
+    """Person → the decisions (window end stamp, label) that ``LiveRecognizer`` publishes for
+    the stream, one message per frame at its stamp, absent bodies left out of the message as a
+    tracker would; synchronous, so the result does not depend on the machine's speed."""
+    decisions: dict[int, list[tuple[float, str]]] = {}
+
+    def keep(batch: list[Decision]) -> None:
+        for decision in batch:
+            decisions.setdefault(decision.person, []).append((decision.stamp, decision.label))
+
+    recognizer = LiveRecognizer(session, settings, keep, reraise, background=False)
     for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
         present = np.abs(frame).sum(axis=(1, 2)) > 0  # (M,)
         if present.any():
@@ -39,11 +42,14 @@ def replay(
 def score_scenario(
     scenario: Scenario, session: ActionSession, settings: LiveSettings
 ) -> dict[str, object]:
-    """The scenario's row: its name, whether its idle time is synthetic, and its scores."""
+    """The scenario's row: its name, whether its idle time is synthetic, and its scores. The
+    stream's actions are the first person's; anyone else in it stands still (their decisions
+    count as idle ones)."""
     score = StreamScore()
     for stream in scenario.streams:
-        decisions = replay(stream, session, settings)
-        score_stream(score, decisions, stream.actions, stream.span, settings.no_action_label)
+        for person, decisions in replay(stream, session, settings).items():
+            actions = stream.actions if person == 0 else []
+            score_stream(score, decisions, actions, stream.span, settings.no_action_label)
     return {"scenario": scenario.name, **score.summary(), "synthetic_idle": scenario.synthetic_idle}
 
 

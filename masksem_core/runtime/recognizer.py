@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import resource
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -94,109 +95,186 @@ def effective_threshold(settings: LiveSettings, info: ModelInfo) -> float:
 
 @dataclass(frozen=True)
 class Decision:
-    label: str
-    probabilities: np.ndarray  # (K,) in the model's class order
+    person: int  # the body's index in the input messages, stable while it is tracked
+    label: str  # smoothed and thresholded
+    probabilities: np.ndarray  # (K,) raw, in the model's class order
+    smoothed: np.ndarray  # (K,) mean of the probabilities of the decisions voted over
     received: float  # perf_counter when the window's last message arrived
     model_seconds: float
     stamp: float  # capture time of the window's last frame (s)
     window_start: float  # capture time the window starts at (s)
 
 
+@dataclass
+class PersonStream:
+    """One person's decision stream: their own buffer, smoothing and stride phase."""
+
+    buffer: TimedSkeletonBuffer
+    smoother: DecisionSmoother
+    last_trigger: float
+    recent: deque = field(default_factory=deque)  # probabilities voted over
+
+    def smoothed(self, probabilities: np.ndarray) -> np.ndarray:
+        self.recent.append(probabilities)
+        while len(self.recent) > max(1, self.smoother.window):
+            self.recent.popleft()
+        return np.mean(self.recent, axis=0)
+
+
 class LiveRecognizer:
-    """Feed ``on_message(stamp, positions)``; every ``stride_seconds`` of message time the last
-    window is classified (on a worker thread that keeps only the newest window when
-    ``background``) and ``publish(decision)`` is called."""
+    """Feed ``on_message(stamp, positions)``; each body of the messages is a person with a
+    decision stream of their own (buffer, window, smoothing), which starts afresh when the
+    person appears, after a gap in the stamps and after ``reset``. Every ``stride_seconds`` of
+    a person's message time their last window is classified (the windows of everyone due at
+    one message in one batch, on a worker thread that keeps only the newest batch when
+    ``background``) and ``publish(decisions)`` is called with that batch's decisions."""
 
     def __init__(
         self,
         session: ActionSession,
         settings: LiveSettings,
-        publish: Callable[[Decision], None],
+        publish: Callable[[list[Decision]], None],
         on_error: Callable[[BaseException], None],
         background: bool = True,
     ) -> None:
         self.session = session
         self.settings = settings
         self.publish = publish
-        info = session.info
-        self.buffer = TimedSkeletonBuffer(
-            effective_window_seconds(settings, info),
-            settings.max_gap_seconds,
-            settings.max_persons,
-            session.num_joints,
-            settings.person_timeout,
-        )
-        self.smoother = DecisionSmoother(
-            session.class_names,
-            effective_threshold(settings, info),
-            settings.smoothing_window,
-            settings.no_action_label,
-            info.background_class,
-        )
-        self.last_trigger = -np.inf
+        effective_window_seconds(settings, session.info)  # a mismatch is refused now
+        self.people: dict[int, PersonStream] = {}
+        self.newest: float | None = None
+        self.input_seconds = 0.0  # stamp time the accepted messages advanced by
+        self.first_received: float | None = None  # perf_counter of the first message
+        self.accepted = 0
+        self.gap_resets = 0
         self.dropped: dict[str, int] = {}
         self.latencies: list[float] = []  # last message of a window → decision published (s)
         self.model_latencies: list[float] = []
         self.inferences = 0
         self.worker = LatestOnlyWorker(self.classify, on_error) if background else None
 
+    def person_stream(self, stamp: float) -> PersonStream:
+        settings, info = self.settings, self.session.info
+        buffer = TimedSkeletonBuffer(
+            effective_window_seconds(settings, info),
+            settings.max_gap_seconds,
+            1,
+            self.session.num_joints,
+            settings.person_timeout,
+        )
+        smoother = DecisionSmoother(
+            self.session.class_names,
+            effective_threshold(settings, info),
+            settings.smoothing_window,
+            settings.no_action_label,
+            info.background_class,
+        )
+        return PersonStream(buffer, smoother, last_trigger=stamp)
+
     def update(self, settings: LiveSettings) -> None:
         """Apply new settings to the running pipeline (``max_persons`` needs a restart)."""
         if settings.max_persons != self.settings.max_persons:
             raise ConfigError("max_persons cannot change while running; restart the recognizer")
-        buffer, smoother, info = self.buffer, self.smoother, self.session.info
-        buffer.window_seconds = effective_window_seconds(settings, info)
-        buffer.max_gap_seconds = settings.max_gap_seconds
-        buffer.person_timeout = settings.person_timeout
-        smoother.threshold = effective_threshold(settings, info)
-        smoother.window = settings.smoothing_window
-        smoother.no_action_label = settings.no_action_label
+        info = self.session.info
+        window_seconds = effective_window_seconds(settings, info)
+        for person in self.people.values():
+            person.buffer.window_seconds = window_seconds
+            person.buffer.max_gap_seconds = settings.max_gap_seconds
+            person.buffer.person_timeout = settings.person_timeout
+            person.smoother.threshold = effective_threshold(settings, info)
+            person.smoother.window = settings.smoothing_window
+            person.smoother.no_action_label = settings.no_action_label
         self.settings = settings
 
-    def on_message(self, stamp: float, positions: np.ndarray) -> None:
-        """Accept one message of (V·M, 3) joint positions at capture time ``stamp`` (s); raises
-        SkeletonMessageError (counted by its kind) for a message that is dropped."""
-        received = time.perf_counter()
-        buffer = self.buffer
-        gaps = buffer.stats.resets_after_gap
+    def reset(self) -> None:
+        """Forget every person's history (deactivation): the next message starts afresh."""
+        self.people.clear()
+        self.newest = None
+
+    def accept(self, stamp: float, positions: np.ndarray) -> np.ndarray:
+        """The message's (M, V, 3) bodies; raises SkeletonMessageError (counted by its kind)
+        for a message that is dropped."""
         try:
-            joints = decode_joints(positions, buffer.num_joints, self.settings.max_persons)
-            buffer.push(stamp, joints)
+            joints = decode_joints(positions, self.session.num_joints, self.settings.max_persons)
+            if self.newest is not None and stamp <= self.newest:
+                hint = " (all-zero header stamps? set header.stamp to the capture time)"
+                raise SkeletonMessageError(
+                    "out_of_order",
+                    f"stamp {stamp:.3f} s is not after the previous {self.newest:.3f} s (out of "
+                    f"order or duplicate){hint if stamp == 0 else ''}",
+                )
         except SkeletonMessageError as err:
             self.dropped[err.kind] = self.dropped.get(err.kind, 0) + 1
             raise
-        if buffer.stats.resets_after_gap != gaps or len(buffer.stamps) == 1:
-            self.restart(stamp)  # a new stream: nothing of the previous one carries over
-        if stamp - self.last_trigger >= self.settings.stride_seconds:
-            info = self.session.info
-            window = buffer.window(info.window, hold_before_start=info.window_mode == "stream")
+        if self.newest is not None and stamp - self.newest > self.settings.max_gap_seconds:
+            self.gap_resets += 1
+            self.people.clear()  # a new stream: nothing of the previous one carries over
+        if self.newest is not None:
+            self.input_seconds += stamp - self.newest
+        self.newest = stamp
+        self.accepted += 1
+        self.first_received = self.first_received or time.perf_counter()
+        return joints
+
+    def on_message(self, stamp: float, positions: np.ndarray) -> None:
+        """Accept one message of (V·M, 3) joint positions at capture time ``stamp`` (s); body b
+        is person b. Raises SkeletonMessageError for a message that is dropped."""
+        received = time.perf_counter()
+        joints = self.accept(stamp, positions)
+        info, due = self.session.info, []
+        for person, body in enumerate(joints):
+            if np.isnan(body).all():
+                continue  # not in this message
+            stream = self.people.setdefault(person, self.person_stream(stamp))
+            stream.buffer.push(stamp, body[None])
+            if stamp - stream.last_trigger < self.settings.stride_seconds:
+                continue
+            window = stream.buffer.window(info.window, info.window_mode == "stream")
             if window is not None:
-                self.last_trigger = stamp
-                start = stamp - min(buffer.window_seconds, buffer.covered_seconds())
-                if info.window_mode == "stream":
-                    start = stamp - buffer.window_seconds
-                item = (received, window, start, stamp)
-                if self.worker is None:
-                    self.classify(item)
-                else:
-                    self.worker.submit(item)
+                stream.last_trigger = stamp
+                seconds = stream.buffer.window_seconds
+                if info.window_mode == "clip":
+                    seconds = min(seconds, stream.buffer.covered_seconds())
+                due.append((person, stream, window, stamp - seconds))
+        for person in [
+            p
+            for p, s in self.people.items()
+            if stamp - s.buffer.newest > self.settings.person_timeout
+        ]:
+            del self.people[person]  # left: a returning body is a new person
+        if due:
+            item = (received, stamp, due)
+            if self.worker is None:
+                self.classify(item)
+            else:
+                self.worker.submit(item)
 
-    def restart(self, stamp: float) -> None:
-        """Forget the smoothing history and the stride phase: the stream starts at ``stamp``."""
-        self.smoother.reset()
-        self.last_trigger = stamp
-
-    def classify(self, item: tuple[float, np.ndarray, float, float]) -> None:
-        received, window, start, end = item  # window: (M, T, V, 3)
+    def classify(self, item: tuple[float, float, list]) -> None:
+        """Run the model on the windows of every person due at one message, one batch."""
+        received, end, due = item
         info = self.session.info
-        model_input = inference_window(window, info.layout, info.window, info.window_mode)
-        model_input = pad_bodies(model_input, info.bodies)
+        inputs = np.stack(
+            [
+                pad_bodies(
+                    inference_window(w, info.layout, info.window, info.window_mode), info.bodies
+                )
+                for _, _, w, _ in due
+            ]
+        )
         started = time.perf_counter()
-        probabilities = self.session.probabilities(model_input[None])[0]
+        batch = self.session.probabilities(inputs)
         model_seconds = time.perf_counter() - started
-        label = self.smoother.update(probabilities)
-        self.publish(Decision(label, probabilities, received, model_seconds, end, start))
-        self.inferences += 1
+        decisions = []
+        for (person, stream, _, start), probabilities in zip(due, batch, strict=True):
+            label = stream.smoother.update(probabilities)
+            smoothed = stream.smoothed(probabilities)
+            decisions.append(
+                Decision(
+                    person, label, probabilities, smoothed, received, model_seconds, end, start
+                )
+            )
+        self.publish(decisions)
+        self.inferences += len(due)
         self.model_latencies.append(model_seconds)
         self.latencies.append(time.perf_counter() - received)
         del self.latencies[:-1000]
@@ -206,12 +284,15 @@ class LiveRecognizer:
         """Counters and latency percentiles (ms) of the recent windows, peak RSS (MB)."""
         latency = np.array(self.latencies or [np.nan]) * 1000
         model = np.array(self.model_latencies or [np.nan]) * 1000
-        stats = self.buffer.stats
+        wall = time.perf_counter() - self.first_received if self.first_received else 0.0
         return {
-            "accepted": stats.accepted,
+            "accepted": self.accepted,
+            "input_seconds": self.input_seconds,
+            "wall_seconds": wall,
             **{f"dropped_{kind}": count for kind, count in sorted(self.dropped.items())},
             "dropped_total": sum(self.dropped.values()),
-            "gap_resets": stats.resets_after_gap,
+            "gap_resets": self.gap_resets,
+            "people": len(self.people),
             "inferences": self.inferences,
             "stale_windows": self.worker.stale if self.worker else 0,
             "inference_failures": self.worker.failed if self.worker else 0,
@@ -251,10 +332,17 @@ def assess_health(
         ]
         problems.append(f"{count(dropped, 'message')} dropped ({', '.join(kinds)})")
     if skipped := since("stale_windows"):
-        problems.append(
-            f"{count(skipped, 'window')} skipped: the model is slower than stride_seconds "
-            "(raise it, or use a faster provider or an int8 model)"
+        wall = current.get("wall_seconds", 0.0) - previous.get("wall_seconds", 0.0)
+        advanced = current.get("input_seconds", 0.0) - previous.get("input_seconds", 0.0)
+        speed = advanced / wall if wall > 0 else 0.0
+        cause = (
+            f"the input arrives {speed:.1f}× faster than real time (a bag played fast, or a "
+            "burst of messages)"
+            if speed > 1.5
+            else "the model is slower than stride_seconds (raise it, or use a faster provider "
+            "or an int8 model)"
         )
+        problems.append(f"{count(skipped, 'window')} skipped: {cause}")
     if not problems:
         return "ok", f"{count(since('inferences'), 'inference')} since the last report"
     return ("error" if failed else "warn"), "; ".join(problems)

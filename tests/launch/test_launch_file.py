@@ -43,7 +43,9 @@ def test_launch_file_declares_arguments_and_starts_packaged_executables():
     assert keyword(source_node, "condition") is not None  # only with a source
     assert all(keyword(n, "namespace").id == "namespace" for n in nodes)
     recognizer = next(n for n in nodes if keyword(n, "executable").value == "recognizer")
-    assert calls(keyword(recognizer, "on_exit"), "Shutdown")  # a dead recognizer ends the launch
+    assert keyword(recognizer, "on_exit").id == "end_with_recognizer"
+    assert keyword(source_node, "on_exit").id == "end_on_failure"
+    assert {"end_with_recognizer", "end_on_failure"} <= functions
     # source and model_path reach the nodes as strings ("0" is a camera index, not an integer)
     typed = calls(tree, "ParameterValue")
     assert {c.args[0].id for c in typed} == {"source", "model_path"}
@@ -60,8 +62,37 @@ def test_default_model_and_parameters_ship_with_the_package():
     from masksem_ros.recognizer_node import PARAMETERS as RECOGNIZER
     from masksem_ros.skeleton_source_node import PARAMETERS as SOURCE
 
-    assert set(params["recognizer"]["ros__parameters"]) <= set(RECOGNIZER)
-    assert set(params["skeleton_source"]["ros__parameters"]) <= set(SOURCE)
+    # node-name wildcards: the file applies under any launch namespace
+    assert set(params) == {"/**/recognizer", "/**/skeleton_source"}
+    assert set(params["/**/recognizer"]["ros__parameters"]) <= set(RECOGNIZER)
+    assert set(params["/**/skeleton_source"]["ros__parameters"]) <= set(SOURCE)
     setup = (REPO / "setup.py").read_text()
     for folder in ("launch", "config", "models"):
         assert f"share/{{PACKAGE}}/{folder}" in setup
+
+
+class _Exited:
+    """What launch hands an on_exit callable (launch.events.process.ProcessExited)."""
+
+    def __init__(self, returncode: int) -> None:
+        self.returncode = returncode
+        self.process_name = "skeleton_source-2"
+
+
+def test_a_failing_node_fails_the_launch_and_the_recognizer_ending_ends_it():
+    """The on_exit callables, run as launch runs them (launch itself has no wheel here)."""
+    import pytest
+
+    namespace: dict = {}
+    source = LAUNCH.read_text()
+    tree = ast.parse(source)
+    wanted = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("end_")]
+    shutdowns = []
+    namespace["Shutdown"] = lambda reason: shutdowns.append(reason) or reason
+    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(LAUNCH), "exec"), namespace)
+    assert namespace["end_on_failure"](_Exited(0), None) == []
+    with pytest.raises(RuntimeError, match="skeleton_source-2 failed with exit code 2"):
+        namespace["end_on_failure"](_Exited(2), None)
+    assert namespace["end_with_recognizer"](_Exited(0), None) == ["the recognizer ended"]
+    with pytest.raises(RuntimeError, match="exit code 1"):
+        namespace["end_with_recognizer"](_Exited(1), None)

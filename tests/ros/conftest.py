@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +21,9 @@ from masksem_core.runtime.model_info import ModelInfo
 rclpy = pytest.importorskip("rclpy", reason="needs the ROS 2 wheels (pip install -e .[ros])")
 
 GTU_CLASSES = 14
+STREAM_SECONDS = 2.0
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +54,78 @@ def ros_env() -> dict:
 
 @pytest.fixture(scope="session")
 def gtu_model(tmp_path_factory) -> Path:
-    """A small NTU-25 model with the 14 GTU class names (random weights: the tests check the
-    plumbing, not accuracy)."""
+    """A small NTU-25 model with the 14 GTU class names, clip mode (random weights: the tests
+    check the plumbing, not accuracy)."""
     from masksem_core.data.gtu import CLASS_NAMES
 
-    encoder = SkeletonEncoder(25, dim=32, depth=1, num_heads=2, mlp_dim=64)
-    model = ActionClassifier(encoder, LinearProbeHead(32, GTU_CLASSES)).eval()
     info = ModelInfo(tuple(CLASS_NAMES), "ntu25", window=120, segment_length=4)
-    return export_classifier(model, tmp_path_factory.mktemp("model") / "gtu.onnx", info)
+    return random_model(info, tmp_path_factory.mktemp("model") / "gtu.onnx")
+
+
+@pytest.fixture(scope="session")
+def stream_model(tmp_path_factory) -> Path:
+    """The same with a "no action" class, trained (here: random) on 2 s stream windows."""
+    from masksem_core.data.gtu import CLASS_NAMES
+
+    info = ModelInfo(
+        (*CLASS_NAMES, "no action"),
+        "ntu25",
+        window=120,
+        segment_length=4,
+        window_mode="stream",
+        window_seconds=STREAM_SECONDS,
+        bodies=1,
+        background_class="no action",
+        score_threshold=0.0,
+    )
+    return random_model(info, tmp_path_factory.mktemp("model") / "stream.onnx")
+
+
+def random_model(info: ModelInfo, path: Path) -> Path:
+    encoder = SkeletonEncoder(25, dim=32, depth=1, num_heads=2, mlp_dim=64)
+    model = ActionClassifier(encoder, LinearProbeHead(32, len(info.class_names))).eval()
+    return export_classifier(model, path, info)
+
+
+@pytest.fixture(scope="session")
+def interfaces_env(ros_env, tmp_path_factory) -> dict:
+    """masksem_interfaces built with colcon as CI and users build it, and the environment in
+    which the recognizer finds it (and publishes its per-person actions topic)."""
+    colcon = shutil.which("colcon")
+    if colcon is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but colcon is not installed")
+        pytest.skip("needs colcon and the rosidl wheels (pip install -e .[all])")
+    out = tmp_path_factory.mktemp("interfaces")
+    build_env = dict(ros_env, AMENT_PREFIX_PATH=sys.prefix, CMAKE_PREFIX_PATH=sys.prefix)
+    command = [
+        colcon,
+        "build",
+        "--paths",
+        str(REPO / "masksem_interfaces"),
+        "--build-base",
+        str(out / "build"),
+        "--install-base",
+        str(out / "install"),
+        "--event-handlers",
+        "console_direct-",
+    ]
+    result = subprocess.run(
+        command, cwd=out, env=build_env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    install = out / "install" / "masksem_interfaces"
+    site = next(install.glob("lib/python3*/site-packages"))
+
+    def prepend(key: str, value: Path) -> str:
+        return os.pathsep.join([str(value), *filter(None, [ros_env.get(key, "")])])
+
+    return dict(
+        ros_env,
+        PYTHONPATH=prepend("PYTHONPATH", site),
+        LD_LIBRARY_PATH=prepend("LD_LIBRARY_PATH", install / "lib"),
+        AMENT_PREFIX_PATH=prepend("AMENT_PREFIX_PATH", install),
+    )
 
 
 @contextmanager

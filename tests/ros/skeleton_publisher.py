@@ -1,6 +1,6 @@
 """Test helper process: publish a real GTU sequence on /skeleton at a fixed rate with stamps.
 
-  python tests/ros/skeleton_publisher.py FILE --rate 30 --bodies 1 [--bad] [--loops N]
+  python tests/ros/skeleton_publisher.py FILE --rate 30 --bodies 1 [--bad] [--loops N] [--gap S]
 
 With --bad it interleaves wrong pose counts, NaN joints, an all-NaN message, stamps going
 backwards, a 2.5 s gap
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--bodies", type=int, default=1)
     parser.add_argument("--loops", type=int, default=1)
     parser.add_argument("--bad", action="store_true")
+    parser.add_argument("--gap", type=float, default=0.0, help="a gap in the stamps after loop 1")
     args = parser.parse_args()
     frames = read_gtu(args.file).data[0]  # (T, 25, 3)
     rclpy.init()
@@ -42,6 +43,9 @@ def main() -> None:
     stamp = time.time()
     sent = 0
     for loop in range(args.loops):
+        if loop == 1 and args.gap:
+            stamp += args.gap
+            print(f"gap {stamp:.6f}", flush=True)
         for i, joints in enumerate(frames):
             if args.bodies == 2:
                 joints = np.concatenate([joints, joints + np.array([0.8, 0.0, 0.0])])

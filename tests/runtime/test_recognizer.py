@@ -35,7 +35,7 @@ def run(recognizer: LiveRecognizer, stamps: np.ndarray, joints: np.ndarray) -> N
 def test_stride_gating_windows_and_decisions(session):
     decisions = []
     settings = LiveSettings(window_seconds=2.0, stride_seconds=0.5, score_threshold=0.0)
-    recognizer = LiveRecognizer(session, settings, decisions.append, pytest.fail, background=False)
+    recognizer = LiveRecognizer(session, settings, decisions.extend, pytest.fail, background=False)
     stamps, joints = walking(150)  # 5 s at 30 Hz
     run(recognizer, stamps, joints)
     # the first classification waits for half a window (1 s), then one every 0.5 s of stamps
@@ -52,7 +52,7 @@ def test_stride_gating_windows_and_decisions(session):
 def test_settings_change_while_running(session):
     decisions = []
     settings = LiveSettings(window_seconds=2.0, stride_seconds=0.5, score_threshold=0.0)
-    recognizer = LiveRecognizer(session, settings, decisions.append, pytest.fail, background=False)
+    recognizer = LiveRecognizer(session, settings, decisions.extend, pytest.fail, background=False)
     stamps, joints = walking(150)
     run(recognizer, stamps[:75], joints[:75])
     recognizer.update(replace(settings, score_threshold=1.0, smoothing_window=1))

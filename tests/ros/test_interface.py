@@ -1,0 +1,174 @@
+"""The robot interface over real DDS: per-person stamped decisions, a fresh stream after a gap,
+parameter files under a namespace, and a Ctrl-C during start-up."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from tests.ros.conftest import (
+    HERE,
+    STREAM_SECONDS,
+    recognizer,
+    run_publisher,
+    start_node,
+    stop_node,
+    wait_until,
+)
+
+GTU_FILE = ("gtu", "8", "movement4.txt")
+
+
+def listen(env: dict, seconds: float, topic: str = "/actions") -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "action_listener.py"), topic, str(seconds)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "listening", process.stdout.read()
+    return process
+
+
+def decisions_of(listener: subprocess.Popen) -> list[dict]:
+    out, _ = listener.communicate(timeout=120)
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def sent_stamps(publisher: subprocess.Popen) -> tuple[np.ndarray, list[float]]:
+    """The stamps the publisher sent, and where it left gaps."""
+    lines = publisher.stdout.read().splitlines()
+    stamps = [float(line.split()[3]) for line in lines if line.startswith("sent ")]
+    gaps = [float(line.split()[1]) for line in lines if line.startswith("gap ")]
+    return np.array(stamps), gaps
+
+
+def test_two_people_get_two_stamped_decision_streams(
+    shared_data, stream_model, interfaces_env, tmp_path
+):
+    node = recognizer(stream_model, interfaces_env, tmp_path, window_seconds=0.0)
+    try:
+        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
+        listener = listen(interfaces_env, 12.0)
+        publisher = run_publisher(
+            interfaces_env, shared_data.joinpath(*GTU_FILE), "--rate", "30", "--bodies", "2"
+        )
+        decisions = decisions_of(listener)
+        stamps, _ = sent_stamps(publisher)
+    finally:
+        stop_node(node)
+    log = (tmp_path / "recognizer.log").read_text()
+    assert {d["person"] for d in decisions} == {0, 1}, log[-2000:]
+    for d in decisions:
+        # the header stamp is the capture time of the window's last frame, a sent stamp
+        assert np.abs(stamps - d["stamp"]).min() < 1e-6, d["stamp"]
+        assert abs(d["stamp"] - d["window_start"] - STREAM_SECONDS) < 1e-6
+        assert d["frame_id"] == "camera" and d["array_stamp"] == d["stamp"]
+        assert d["class_names"][-1] == "no action" and len(d["probabilities"]) == 15
+        assert abs(sum(d["probabilities"]) - 1) < 1e-4 and abs(sum(d["smoothed"]) - 1) < 1e-4
+        assert d["label"] in d["class_names"]
+
+
+def test_after_a_gap_the_first_decision_is_from_the_new_stream_only(
+    shared_data, stream_model, interfaces_env, tmp_path
+):
+    node = recognizer(stream_model, interfaces_env, tmp_path, window_seconds=0.0)
+    try:
+        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
+        listener = listen(interfaces_env, 16.0)
+        publisher = run_publisher(
+            interfaces_env,
+            shared_data.joinpath(*GTU_FILE),
+            "--rate",
+            "30",
+            "--loops",
+            "2",
+            "--gap",
+            "3.0",
+        )
+        decisions = decisions_of(listener)
+        _, (gap,) = sent_stamps(publisher)
+    finally:
+        stop_node(node)
+    before = [d for d in decisions if d["stamp"] < gap]
+    after = [d for d in decisions if d["stamp"] >= gap]
+    assert len(before) >= 3 and len(after) >= 3, (tmp_path / "recognizer.log").read_text()[-2000:]
+    # smoothing over 3 decisions: later ones mix the history, the first after the gap has none
+    assert any(not np.allclose(d["smoothed"], d["probabilities"]) for d in before[1:])
+    np.testing.assert_allclose(after[0]["smoothed"], after[0]["probabilities"], atol=1e-6)
+    assert after[0]["stamp"] - after[0]["window_start"] == STREAM_SECONDS
+
+
+def test_a_namespaced_recognizer_takes_a_custom_parameter_file(gtu_model, ros_env, tmp_path):
+    from rclpy.parameter_client import AsyncParameterClient
+
+    from tests.ros.conftest import ros_client
+
+    params = tmp_path / "custom.yaml"
+    params.write_text(
+        "/**/recognizer:\n  ros__parameters:\n    stride_seconds: 0.77\n    smoothing_window: 5\n"
+    )
+    log = tmp_path / "namespaced.log"
+    handle = log.open("w")
+    node = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "masksem_ros.recognizer_node",
+            "--ros-args",
+            "-r",
+            "__ns:=/right_arm",
+            "--params-file",
+            str(params),
+            "-p",
+            f"model_path:={gtu_model}",
+        ],
+        env=ros_env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert wait_until(lambda: "active" in log.read_text(), 30), log.read_text()
+        with ros_client("test_param_reader") as (client_node, executor):
+            client = AsyncParameterClient(client_node, "/right_arm/recognizer")
+            assert client.wait_for_services(timeout_sec=20.0)
+            future = client.get_parameters(["stride_seconds", "smoothing_window"])
+            executor.spin_until_future_complete(future, timeout_sec=20.0)
+            values = future.result().values
+        assert values[0].double_value == 0.77 and values[1].integer_value == 5
+    finally:
+        stop_node(node)
+
+
+def test_ctrl_c_during_start_up_exits_0_without_a_traceback(gtu_model, ros_env, tmp_path):
+    """As the console script starts (imports, rclpy.init, node creation, model loading), a
+    SIGINT at any moment ends it with exit code 0 and nothing on stderr but log lines."""
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from masksem_ros.entry import recognizer; sys.exit(recognizer())",
+        "--ros-args",
+        "-p",
+        f"model_path:={gtu_model}",
+    ]
+    for delay in (0.15, 0.3, 0.5, 0.8, 1.2, 1.8):
+        process = subprocess.Popen(
+            command, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, (delay, out[-1000:], err[-2000:])
+        assert "Traceback" not in err + out, (delay, err[-2000:])
+
+
+def test_a_missing_model_names_the_folders_searched(ros_env, tmp_path):
+    log = tmp_path / "missing.log"
+    node = start_node("masksem_ros.recognizer_node", {"model_path": "nope.onnx"}, ros_env, log)
+    assert node.wait(timeout=60) == 2
+    text = log.read_text()
+    assert "model file 'nope.onnx' does not exist; searched" in text and "models/nope.onnx" in text
