@@ -47,6 +47,14 @@ class DataConfig:
         (0.3, 0.3, 0.3),
         "training augmentation: random rotation, max angle about x, y, z (rad; MAMP: 0.3; 0: off)",
     )
+    normalise_view: bool = setting(
+        False,
+        "rotate each window so that its first frame's hip line lies along x and its spine "
+        "along y (a body-centred view, whatever the camera position)",
+    )
+    normalise_scale: bool = setting(
+        False, "divide each window by its first frame's torso length (hips to shoulders)"
+    )
     window_mode: str = setting(
         "clip",
         "clip: each trimmed action cropped and resized to the window (the paper's protocol) | "

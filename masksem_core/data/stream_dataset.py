@@ -22,14 +22,15 @@ from masksem_core.skeleton import get_layout
 
 
 class StreamWindowDataset(Dataset):
-    """(M, window, V, C) stream windows of one split. A window covers ``sampling.window_seconds``
-    of the sample's timeline (its stamps; beyond its ends a person standing still, synthetic),
-    resampled to ``window`` frames by :func:`stream_window` and centred as the live recognizer
-    does, then passed through ``augment``. Training (``train``): the window ends anywhere the
-    action is named, or, with probability ``background_fraction``, where nothing happens (label
-    ``len(class_names)``); evaluation: it ends where the action ends, idle context seeded by
-    the item, so the windows are the same every time; ``idle_windows`` adds, after them, one
-    seeded idle window per action (calibration of the "no action" decision)."""
+    """(M, window, V, C) stream windows of one split. A window covers
+    ``sampling.window_seconds`` of the sample's timeline (its stamps; beyond its ends a person
+    standing still, synthetic), resampled to ``window`` frames by :func:`stream_window`,
+    centred and ``normalise``-d as the live recognizer does, then passed through ``augment``.
+    Training (``train``): the window ends anywhere the action is named, or, with probability
+    ``background_fraction``, where nothing happens (label ``len(class_names)``); evaluation: it
+    ends where the action ends, idle context seeded by the item, so the windows are the same
+    every time; ``idle_windows`` adds, after them, one seeded idle window per action
+    (calibration of the "no action" decision)."""
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class StreamWindowDataset(Dataset):
         sampling: StreamSampling,
         train: bool,
         background_fraction: float = 0.0,
+        normalise: Compose | None = None,
         augment: Compose | None = None,
         window: int = WINDOW,
         idle_windows: bool = False,
@@ -47,6 +49,7 @@ class StreamWindowDataset(Dataset):
         self.sampling = sampling
         self.train = train
         self.background_fraction = background_fraction
+        self.normalise = normalise
         self.augment = augment
         self.window = window
         self.idle_windows = idle_windows and not train
@@ -87,6 +90,8 @@ class StreamWindowDataset(Dataset):
             window_end = action_window_end(action, self.sampling, rng if self.train else None)
         window = stream_window(times, frames, window_end, self.sampling.window_seconds, self.window)
         window = centre_sequence(window, self.centre_joint)
+        if self.normalise is not None:
+            window = self.normalise(window)
         if self.augment is not None:
             window = self.augment(window, rng)
         return torch.from_numpy(np.ascontiguousarray(window)), label

@@ -21,9 +21,11 @@ from masksem_core.data.windows import (
     TRAIN_RATIO_RANGE,
     WINDOW,
     evaluation_window,
+    normalise_body,
     rotation_matrix,
     training_window,
 )
+from masksem_core.skeleton import get_layout
 
 if TYPE_CHECKING:
     from masksem_core.config import DataConfig
@@ -77,6 +79,20 @@ class RandomRotation:
 
 
 @dataclass(frozen=True)
+class BodyNormalisation:
+    """Body-centred view (``view``) and unit torso length (``scale``) of each window, from its
+    first valid frame (``normalise_body``, shared with the live recognizer)."""
+
+    layout: str
+    view: bool = True
+    scale: bool = True
+    random = False
+
+    def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        return normalise_body(sequence, get_layout(self.layout), self.view, self.scale)
+
+
+@dataclass(frozen=True)
 class Compose:
     """Apply ``transforms`` in order."""
 
@@ -92,19 +108,31 @@ class Compose:
         return sequence
 
 
+def normalisation_transform(data_cfg: DataConfig, layout: str) -> Compose:
+    """The config's body normalisation of a window (none when both switches are off)."""
+    view, scale = data_cfg.normalise_view, data_cfg.normalise_scale
+    return Compose((BodyNormalisation(layout, view, scale),) if view or scale else ())
+
+
 def rotation_transform(data_cfg: DataConfig) -> Compose:
     """The config's augmentation of a window: rotation (none when every angle is 0)."""
     return Compose((RandomRotation(tuple(data_cfg.rotation)),) if any(data_cfg.rotation) else ())
 
 
-def training_transform(data_cfg: DataConfig) -> Compose:
-    """Crop + resize, then the augmentation, from a ``DataConfig``."""
+def training_transform(data_cfg: DataConfig, layout: str) -> Compose:
+    """Crop + resize, the body normalisation, then the augmentation, from a ``DataConfig``."""
     crop = RandomCropResize(data_cfg.window, tuple(data_cfg.train_crop), data_cfg.min_crop_frames)
-    return Compose((crop, *rotation_transform(data_cfg).transforms))
-
-
-def evaluation_transform(data_cfg: DataConfig) -> Compose:
-    """The deterministic centre crop + resize, from a ``DataConfig``."""
     return Compose(
-        (CentreCropResize(data_cfg.window, data_cfg.test_crop, data_cfg.min_crop_frames),)
+        (
+            crop,
+            *normalisation_transform(data_cfg, layout).transforms,
+            *rotation_transform(data_cfg).transforms,
+        )
     )
+
+
+def evaluation_transform(data_cfg: DataConfig, layout: str) -> Compose:
+    """The deterministic centre crop + resize and the body normalisation, from a
+    ``DataConfig``."""
+    crop = CentreCropResize(data_cfg.window, data_cfg.test_crop, data_cfg.min_crop_frames)
+    return Compose((crop, *normalisation_transform(data_cfg, layout).transforms))

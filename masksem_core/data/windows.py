@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from masksem_core.skeleton import SkeletonLayout
+
 WINDOW = 120
 MIN_LENGTH = 64
 TRAIN_RATIO_RANGE = (0.5, 1.0)
@@ -117,3 +119,40 @@ def stream_window(
     windows. (T, M, V, C) frames at ``stamps`` (s, increasing) → (M, out_frames, V, C)."""
     window = resample_by_time(stamps, frames, end - seconds, end, out_frames)
     return np.ascontiguousarray(window.transpose(1, 0, 2, 3), dtype=np.float32)
+
+
+def body_frame(sequence: np.ndarray, layout: SkeletonLayout) -> tuple[np.ndarray, float]:
+    """The rotation R (3, 3) whose rows are the body's own axes at the first body's first valid
+    frame: x along the hip line (left → right hip), y along the spine (mid-hips → mid-shoulders)
+    made orthogonal to x, z = x × y; and the torso length (that spine's length, m).
+    Identity and 1 when there is no valid frame or the hips coincide. (M, T, V, 3)."""
+    body = sequence[0]
+    present = np.flatnonzero(np.abs(body).sum(axis=(1, 2)) > 0)
+    if not present.size:
+        return np.eye(3, dtype=np.float32), 1.0
+    pose = body[present[0]].astype(np.float64)
+    left_hip, right_hip = pose[layout.index("left_hip")], pose[layout.index("right_hip")]
+    hips = (left_hip + right_hip) / 2
+    shoulders = (pose[layout.index("left_shoulder")] + pose[layout.index("right_shoulder")]) / 2
+    spine = shoulders - hips
+    x = right_hip - left_hip
+    if np.linalg.norm(x) < 1e-6 or np.linalg.norm(spine) < 1e-6:
+        return np.eye(3, dtype=np.float32), 1.0
+    x = x / np.linalg.norm(x)
+    y = spine - (spine @ x) * x
+    y = y / np.linalg.norm(y)
+    return np.stack([x, y, np.cross(x, y)]).astype(np.float32), float(np.linalg.norm(spine))
+
+
+def normalise_body(
+    sequence: np.ndarray, layout: SkeletonLayout, view: bool, scale: bool
+) -> np.ndarray:
+    """View normalisation (``view``: rotate every frame so that the first valid frame's hip line
+    lies along x and its spine along y, whatever the camera position) and scale normalisation
+    (``scale``: divide by that frame's torso length, so it becomes 1). Absent joints stay 0.
+    The one function behind the training transform and the live recognizer. (M, T, V, 3)."""
+    if not (view or scale):
+        return sequence
+    rotation, torso = body_frame(sequence, layout)
+    out = sequence @ rotation.T if view else sequence
+    return (out / torso if scale else out).astype(np.float32)

@@ -16,6 +16,7 @@ from masksem_core.data.stream import BACKGROUND, StreamSampling
 from masksem_core.data.stream_dataset import StreamWindowDataset
 from masksem_core.data.transforms import (
     evaluation_transform,
+    normalisation_transform,
     rotation_transform,
     training_transform,
 )
@@ -115,13 +116,14 @@ def training_windows(
     """The split's training windows: clip mode, crop + resize then rotation; stream mode,
     stream windows (a share of them idle) then rotation."""
     if data_cfg.window_mode == "clip":
-        return WindowDataset(prepared, split, training_transform(data_cfg))
+        return WindowDataset(prepared, split, training_transform(data_cfg, layout_of(prepared)))
     return StreamWindowDataset(
         prepared,
         split,
         stream_sampling(data_cfg),
         train=True,
         background_fraction=data_cfg.background_fraction,
+        normalise=normalisation_transform(data_cfg, layout_of(prepared)),
         augment=rotation_transform(data_cfg),
         window=data_cfg.window,
     )
@@ -133,10 +135,19 @@ def evaluation_windows(
     """The split's deterministic evaluation windows (stream mode: each ending where its action
     ends)."""
     if data_cfg.window_mode == "clip":
-        return WindowDataset(prepared, split, evaluation_transform(data_cfg))
+        return WindowDataset(prepared, split, evaluation_transform(data_cfg, layout_of(prepared)))
     return StreamWindowDataset(
-        prepared, split, stream_sampling(data_cfg), train=False, window=data_cfg.window
+        prepared,
+        split,
+        stream_sampling(data_cfg),
+        train=False,
+        normalise=normalisation_transform(data_cfg, layout_of(prepared)),
+        window=data_cfg.window,
     )
+
+
+def layout_of(prepared: PreparedData) -> str:
+    return prepared.meta["layout"]
 
 
 def model_class_names(prepared: PreparedData, data_cfg: DataConfig) -> list[str]:

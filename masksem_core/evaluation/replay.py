@@ -7,7 +7,7 @@ import numpy as np
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.data.stream import StreamSampling
 from masksem_core.data.stream_dataset import StreamWindowDataset
-from masksem_core.data.transforms import CentreCropResize
+from masksem_core.data.transforms import BodyNormalisation, CentreCropResize, Compose
 from masksem_core.errors import DataError
 from masksem_core.evaluation.stream_metrics import StreamScore, score_stream
 from masksem_core.evaluation.streams import Scenario, Stream
@@ -63,12 +63,20 @@ def offline_top1(session: ActionSession, prepared: PreparedData, split: str) -> 
             f"the model's layout is {info.layout}, the data {prepared.root} is "
             f"{prepared.meta['layout']}"
         )
+    normalise = BodyNormalisation(info.layout, info.view_normalisation, info.scale_normalisation)
     if info.window_mode == "stream":
         windows = StreamWindowDataset(
-            prepared, split, StreamSampling(info.window_seconds), train=False, window=info.window
+            prepared,
+            split,
+            StreamSampling(info.window_seconds),
+            train=False,
+            normalise=Compose((normalise,)),
+            window=info.window,
         )
     else:
-        windows = WindowDataset(prepared, split, CentreCropResize(info.window))
+        windows = WindowDataset(
+            prepared, split, Compose((CentreCropResize(info.window), normalise))
+        )
     correct = 0
     for start in range(0, len(windows), 64):
         batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]

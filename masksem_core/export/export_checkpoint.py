@@ -117,6 +117,8 @@ def export_checkpoint(
         window_seconds=data.window_seconds if stream else 0.0,
         bodies=int(prepared.meta["record_shape"][0]),
         background_class=background,
+        view_normalisation=data.normalise_view,
+        scale_normalisation=data.normalise_scale,
     )
     report: dict = {}
     if stream and background and data.val_split:

@@ -43,6 +43,8 @@ class ModelInfo:
     temperature: float = 1.0  # probabilities = softmax(logits / temperature), calibrated
     score_threshold: float = -1.0  # calibrated decision threshold; < 0: none chosen
     background_class: str = ""  # the class that means "no action", if the model has one
+    view_normalisation: bool = False  # windows rotated into the body's own frame
+    scale_normalisation: bool = False  # windows divided by the torso length
 
     def __post_init__(self) -> None:
         if self.window_mode not in WINDOW_MODES:
@@ -89,4 +91,6 @@ NUMBERS = {
     "bodies": int,
     "temperature": float,
     "score_threshold": float,
+    "view_normalisation": lambda value: value == "True",
+    "scale_normalisation": lambda value: value == "True",
 }

@@ -72,6 +72,18 @@ CLIP_WINDOW_SECONDS = 4.0  # the history a clip-mode model classifies unless tol
 UNCALIBRATED_THRESHOLD = 0.5
 
 
+def model_input(window: np.ndarray, info: ModelInfo) -> np.ndarray:
+    """The model's input from a live window, exactly as its training evaluated it."""
+    return inference_window(
+        window,
+        info.layout,
+        info.window,
+        info.window_mode,
+        info.view_normalisation,
+        info.scale_normalisation,
+    )
+
+
 def effective_window_seconds(settings: LiveSettings, info: ModelInfo) -> float:
     """A stream-mode model's windows span the time it was trained on, whatever the settings say
     (a different non-zero value is an error); a clip-mode model's span the setting (default
@@ -254,12 +266,7 @@ class LiveRecognizer:
         received, end, due = item
         info = self.session.info
         inputs = np.stack(
-            [
-                pad_bodies(
-                    inference_window(w, info.layout, info.window, info.window_mode), info.bodies
-                )
-                for _, _, w, _ in due
-            ]
+            [pad_bodies(model_input(window, info), info.bodies) for _, _, window, _ in due]
         )
         started = time.perf_counter()
         batch = self.session.probabilities(inputs)

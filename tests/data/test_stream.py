@@ -15,6 +15,7 @@ from masksem_core.data.stream import (
     window_label,
 )
 from masksem_core.data.stream_dataset import StreamWindowDataset
+from masksem_core.data.transforms import BodyNormalisation, Compose
 from masksem_core.engine.builders import model_class_names, training_windows
 from masksem_core.runtime.live import TimedSkeletonBuffer
 from masksem_core.runtime.preprocess import inference_window, pad_bodies
@@ -69,11 +70,13 @@ def demo(demo_root):
     return PreparedData(demo_root)
 
 
-def test_the_training_window_is_the_live_window_of_the_same_stream_segment(demo):
+@pytest.mark.parametrize("normalised", [False, True])
+def test_the_training_window_is_the_live_window_of_the_same_stream_segment(demo, normalised):
     """The stream window a model is trained and evaluated on is, to float precision, what the
     live recognizer's buffer and preprocessing make of the same frames arriving at their
-    stamps."""
-    dataset = StreamWindowDataset(demo, "xsub_test", SAMPLING, train=False)
+    stamps (with and without the body normalisation)."""
+    normalise = Compose((BodyNormalisation("ntu25", normalised, normalised),))
+    dataset = StreamWindowDataset(demo, "xsub_test", SAMPLING, train=False, normalise=normalise)
     for item in (0, 7):
         trained, _ = dataset[item]
         index, _, _, end = dataset.items[item]
@@ -83,7 +86,8 @@ def test_the_training_window_is_the_live_window_of_the_same_stream_segment(demo)
         for stamp, frame in zip(times, frames, strict=True):
             if stamp <= window_end + 1e-9:
                 buffer.push(float(stamp), frame)
-        live = inference_window(buffer.window(120, hold_before_start=True), "ntu25", 120, "stream")
+        window = buffer.window(120, hold_before_start=True)
+        live = inference_window(window, "ntu25", 120, "stream", normalised, normalised)
         np.testing.assert_allclose(pad_bodies(live, 1), trained.numpy(), atol=1e-5)
 
 

@@ -3,6 +3,7 @@ import pytest
 
 from masksem_core.config import load_experiment
 from masksem_core.data.transforms import (
+    BodyNormalisation,
     CentreCropResize,
     Compose,
     RandomCropResize,
@@ -57,12 +58,12 @@ def test_compose_applies_in_order_and_is_random_if_any_part_is():
 
 def test_pipelines_follow_the_config():
     config = load_experiment("demo", ["data.rotation=[0, 1.0, 0]", "data.test_crop=0.8"])
-    train = training_transform(config.data)
+    train = training_transform(config.data, "ntu25")
     assert [type(t) for t in train.transforms] == [RandomCropResize, RandomRotation]
     assert train.transforms[1].max_angles == (0.0, 1.0, 0.0)
     off = load_experiment("demo", ["data.rotation=[0, 0, 0]"])
-    assert [type(t) for t in training_transform(off.data).transforms] == [RandomCropResize]
-    (crop,) = evaluation_transform(config.data).transforms
+    assert [type(t) for t in training_transform(off.data, "ntu25").transforms] == [RandomCropResize]
+    (crop,) = evaluation_transform(config.data, "ntu25").transforms
     assert crop == CentreCropResize(120, 0.8, 64)
 
 
@@ -71,3 +72,50 @@ def test_paper_configs_keep_mamps_augmentation(name):
     data = load_experiment(name).data
     assert data.rotation == (0.3, 0.3, 0.3) and data.train_crop == (0.5, 1.0)
     assert data.test_crop == 0.95 and data.min_crop_frames == 64
+
+
+def canonical_skeleton() -> np.ndarray:
+    """(1, 2, 25, 3): an NTU-25 skeleton in its own body frame (hips along x, spine along y,
+    torso 0.5 m), standing still for two frames."""
+    from masksem_core.skeleton import NTU25
+
+    pose = np.random.default_rng(0).normal(scale=0.1, size=(25, 3))
+    pose[NTU25.index("left_hip")] = [-0.1, 0.0, 0.0]
+    pose[NTU25.index("right_hip")] = [0.1, 0.0, 0.0]
+    pose[NTU25.index("left_shoulder")] = [-0.2, 0.5, 0.0]
+    pose[NTU25.index("right_shoulder")] = [0.2, 0.5, 0.0]
+    return np.repeat(pose[None, None], 2, axis=1).astype(np.float32)
+
+
+def test_a_rotated_skeleton_normalises_back_to_the_canonical_one():
+    canonical = canonical_skeleton()
+    rotation = rotation_matrix(np.array([0.4, -1.1, 2.0]))
+    seen = (canonical @ rotation.T) * 1.7  # another camera, another person's size
+    view = BodyNormalisation("ntu25", view=True, scale=False)
+    np.testing.assert_allclose(view(seen), canonical * 1.7, atol=1e-5)
+    both = BodyNormalisation("ntu25", view=True, scale=True)
+    np.testing.assert_allclose(both(seen), canonical / 0.5, atol=1e-5)  # torso 0.5 m → 1
+
+
+def test_scale_normalisation_makes_the_torso_length_one_and_keeps_absent_bodies_zero():
+    from masksem_core.skeleton import NTU25
+
+    x = np.concatenate([canonical_skeleton() * 3.0, np.zeros((1, 2, 25, 3), np.float32)])
+    out = BodyNormalisation("ntu25", view=False, scale=True)(x)
+    hips = (out[0, 0, NTU25.index("left_hip")] + out[0, 0, NTU25.index("right_hip")]) / 2
+    shoulders = (
+        out[0, 0, NTU25.index("left_shoulder")] + out[0, 0, NTU25.index("right_shoulder")]
+    ) / 2
+    assert np.linalg.norm(shoulders - hips) == pytest.approx(1.0, rel=1e-5)
+    assert not out[1].any()
+    assert not BodyNormalisation("ntu25")(np.zeros((1, 3, 25, 3), np.float32)).any()
+
+
+def test_normalisation_joins_the_pipelines_when_asked():
+    on = load_experiment("demo", ["data.normalise_view=true", "data.normalise_scale=true"]).data
+    names = [type(t).__name__ for t in training_transform(on, "ntu25").transforms]
+    assert names == ["RandomCropResize", "BodyNormalisation", "RandomRotation"]
+    assert [type(t).__name__ for t in evaluation_transform(on, "ntu25").transforms] == [
+        "CentreCropResize",
+        "BodyNormalisation",
+    ]
