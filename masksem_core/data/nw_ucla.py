@@ -61,8 +61,12 @@ def read_nw_ucla(path: str | Path) -> SkeletonSequence:
 
 
 def nw_ucla_splits(samples: list[dict]) -> dict[str, list[int]]:
-    """The standard cross-view split: views 1–2 train, view 3 test."""
+    """The standard cross-view split: views 1–2 train, view 3 test; and the validation protocol
+    that never looks at view 3: train on view 1, validate on view 2 (a camera position the
+    model has not seen, as view 3 is for the test)."""
     return {
         "xview_train": [i for i, s in enumerate(samples) if s["view"] in TRAIN_VIEWS],
         "xview_test": [i for i, s in enumerate(samples) if s["view"] not in TRAIN_VIEWS],
+        "view1_train": [i for i, s in enumerate(samples) if s["view"] == 1],
+        "view2_val": [i for i, s in enumerate(samples) if s["view"] == 2],
     }

@@ -92,6 +92,8 @@ def test_nw_ucla_all_files(shared_data, tmp_path):
     assert len(prepared.samples) == 1484 and not report.skipped
     assert len(prepared.splits["xview_train"]) == 1020
     assert len(prepared.splits["xview_test"]) == 464
+    view1, view2 = prepared.splits["view1_train"], prepared.splits["view2_val"]
+    assert sorted(view1 + view2) == sorted(prepared.splits["xview_train"])  # never view 3
     assert len(set(prepared.labels)) == 10 == len(prepared.class_names)
     assert prepared.data.shape[1:] == (1, 300, 20, 3)
 
