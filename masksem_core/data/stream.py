@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BACKGROUND = "no action"  # the class of stream windows in which no labelled action happens
-IDLE_OVERLAP_SECONDS = 0.2  # a window overlapping every action by less than this is idle
+IDLE_OVERLAP_SECONDS = 0.2  # an action begun less than this long ago is not yet in view
 SWAY_AMPLITUDE = 0.015  # m, slow sway of a standing person (synthetic idle)
 SWAY_PERIOD = (2.0, 6.0)  # s
 JITTER = 0.004  # m, per-joint noise of a skeleton tracker (synthetic idle)
@@ -78,30 +78,23 @@ def extend_with_idle(
     return np.ascontiguousarray(frames), times
 
 
-def overlap(interval: Interval, start: float, end: float) -> float:
-    return max(0.0, min(interval.end, end) - max(interval.start, start))
-
-
 def window_label(
     end: float, intervals: list[Interval], sampling: StreamSampling, background: int
 ) -> int | None:
-    """The label of the window ending at ``end``: the action it shows enough of (the latest one
-    when several qualify), ``background`` when it overlaps every action by less than
-    ``IDLE_OVERLAP_SECONDS``, None when it is ambiguous (a window that shows the start or the
-    fading end of an action; not trained on)."""
-    start = end - sampling.window_seconds
-    named = [
-        a
-        for a in intervals
-        if a.start + min(sampling.min_visible, 0.5 * (a.end - a.start))
-        <= end
-        <= a.end + sampling.tail
-    ]
+    """The label of the window ending at ``end``: the action it names (seen for
+    ``min_visible`` or half of it, until ``tail`` after it ends; the latest when several
+    qualify); None while an action has begun but is not yet seen enough (not trained on);
+    ``background`` otherwise, also once an action is over, even while the window still shows
+    it: a robot must hear "no action" soon after the person stops."""
+    named, started = [], False
+    for a in intervals:
+        visible = a.start + min(sampling.min_visible, 0.5 * (a.end - a.start))
+        if visible <= end <= a.end + sampling.tail:
+            named.append(a)
+        started |= a.start + IDLE_OVERLAP_SECONDS <= end < visible
     if named:
         return max(named, key=lambda a: a.start).label
-    if all(overlap(a, start, end) < IDLE_OVERLAP_SECONDS for a in intervals):
-        return background
-    return None
+    return None if started else background
 
 
 def action_window_end(

@@ -29,15 +29,18 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def idle_threshold(probabilities: np.ndarray, background: int, target_rate: float) -> float:
-    """The lowest score threshold at which at most ``target_rate`` of these idle windows
-    (rows) would name an action: their top class is not ``background`` and scores at least the
-    threshold. 0 when fewer than that name one at all."""
+    """A score threshold at which at most ``target_rate`` of these idle windows (rows) would
+    name an action (their top class is not ``background`` and scores at least the threshold):
+    halfway between the highest score that must be refused and the next one up (1 above it).
+    0 when fewer than that many name an action at all."""
     top = probabilities.argmax(axis=1)
     scores = np.sort(probabilities.max(axis=1)[top != background])  # windows naming an action
     allowed = int(np.floor(target_rate * len(probabilities)))
     if len(scores) <= allowed:
         return 0.0
-    return float(np.nextafter(scores[len(scores) - allowed - 1], np.inf))
+    refused = len(scores) - allowed - 1  # the highest score that must not name an action
+    upper = scores[refused + 1] if refused + 1 < len(scores) else 1.0
+    return float((scores[refused] + upper) / 2)
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from masksem_core.runtime.preprocess import inference_window, pad_bodies
 SAMPLING = StreamSampling(window_seconds=2.0, min_visible=0.4, tail=0.5)
 
 
-def test_window_label_names_seen_actions_idle_and_ambiguous():
+def test_window_label_names_seen_actions_then_no_action_once_over():
     actions = [Interval(3, 10.0, 12.0), Interval(5, 20.0, 20.4)]
     assert window_label(10.4, actions, SAMPLING, background=9) == 3  # 0.4 s seen
     assert window_label(12.5, actions, SAMPLING, background=9) == 3  # tail
-    assert window_label(10.1, actions, SAMPLING, background=9) == 9  # 0.1 s < 0.2 s overlap
+    assert window_label(10.1, actions, SAMPLING, background=9) == 9  # 0.1 s: not in view yet
     assert window_label(10.3, actions, SAMPLING, background=9) is None  # started, not yet named
-    assert window_label(13.0, actions, SAMPLING, background=9) is None  # fading out of view
+    assert window_label(13.0, actions, SAMPLING, background=9) == 9  # over, though still shown
     assert window_label(14.5, actions, SAMPLING, background=9) == 9
     assert window_label(20.2, actions, SAMPLING, background=9) == 5  # short: half of it seen
 

@@ -25,8 +25,9 @@ def test_idle_threshold_by_hand():
             [0.5, 0.1, 0.4],  # names class 0 at 0.5
         ]
     )
-    assert idle_threshold(idle, background, 0.25) == pytest.approx(0.6)  # 1 of 4 may pass: 0.7
-    assert idle_threshold(idle, background, 0.0) > 0.7
+    # 1 of 4 may pass: 0.7 does, 0.6 must not → halfway
+    assert idle_threshold(idle, background, 0.25) == pytest.approx(0.65)
+    assert idle_threshold(idle, background, 0.0) == pytest.approx(0.85)  # none: up to 1
     assert idle_threshold(idle, background, 0.75) == 0.0
 
 

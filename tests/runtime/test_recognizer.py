@@ -1,4 +1,5 @@
-"""The live pipeline without ROS or DDS, on the shipped model."""
+"""The live pipeline without ROS or DDS: on the shipped model, and on small exported models of
+each window mode (random weights: the plumbing, not accuracy)."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -12,11 +13,37 @@ from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings, assess
 from masksem_core.runtime.session import ActionSession
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "gtu_masksem.onnx"
+CLASSES = ("wave", "clap", "no action")
+
+
+def exported(tmp_path_factory, **info: object) -> ActionSession:
+    from masksem_core.export.onnx_export import export_classifier
+    from masksem_core.model import ActionClassifier, LinearProbeHead, SkeletonEncoder
+    from masksem_core.runtime.model_info import ModelInfo
+
+    encoder = SkeletonEncoder(25, dim=32, depth=1, num_heads=2, mlp_dim=64)
+    model = ActionClassifier(encoder, LinearProbeHead(32, len(CLASSES))).eval()
+    meta = ModelInfo(CLASSES, "ntu25", window=120, segment_length=4, **info)
+    return ActionSession(export_classifier(model, tmp_path_factory.mktemp("m") / "m.onnx", meta))
 
 
 @pytest.fixture(scope="module")
-def session():
-    return ActionSession(MODEL, threads=1)
+def session(tmp_path_factory):
+    """A clip-mode model."""
+    return exported(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def stream_session(tmp_path_factory):
+    """A stream-mode model with a calibrated "no action" decision."""
+    return exported(
+        tmp_path_factory,
+        window_mode="stream",
+        window_seconds=1.5,
+        bodies=2,
+        background_class="no action",
+        score_threshold=0.0,
+    )
 
 
 def walking(frames: int, rate: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +92,61 @@ def test_settings_change_while_running(session):
         replace(settings, score_threshold=1.5)
     with pytest.raises(ConfigError, match="max_persons must be ≥ 1"):
         LiveSettings(max_persons=-3)
+    with pytest.raises(ConfigError, match="no_action_label must not be empty"):
+        LiveSettings(no_action_label=" ")
+
+
+def test_a_stream_model_decides_on_its_own_window_from_the_first_stride(stream_session):
+    decisions = []
+    settings = LiveSettings(stride_seconds=0.5)
+    recognizer = LiveRecognizer(stream_session, settings, decisions.extend, pytest.fail, False)
+    stamps, joints = walking(60)  # 2 s
+    run(recognizer, stamps, joints)
+    assert len(decisions) == 3  # at 0.5, 1.0 and 1.5 s: no waiting for half a window
+    for decision in decisions:
+        assert decision.person == 0 and decision.stamp - decision.window_start == 1.5
+        assert decision.label in CLASSES
+    with pytest.raises(ConfigError, match="trained on 1.5 s stream windows"):
+        LiveRecognizer(stream_session, LiveSettings(window_seconds=4.0), print, pytest.fail, False)
+
+
+def test_each_person_has_a_decision_stream_that_restarts_after_a_gap(stream_session):
+    batches = []
+    settings = LiveSettings(stride_seconds=0.5, smoothing_window=3, max_gap_seconds=1.0)
+    recognizer = LiveRecognizer(stream_session, settings, batches.append, pytest.fail, False)
+    stamps, joints = walking(90)
+    two = np.concatenate([joints, joints + np.array([1.0, 0.0, 0.0])], axis=1)  # (T, 50, 3)
+    run(recognizer, stamps, two)
+    assert all([d.person for d in batch] == [0, 1] for batch in batches)  # one batch each time
+    assert any(not np.allclose(d.smoothed, d.probabilities) for b in batches[1:] for d in b)
+    batches.clear()
+    run(recognizer, stamps + 10.0, two)  # 7 s later: a new stream
+    first = batches[0]
+    assert recognizer.statistics()["gap_resets"] == 1
+    for decision in first:  # nothing of the previous stream in its first decision
+        np.testing.assert_allclose(decision.smoothed, decision.probabilities)
+
+
+def test_a_person_who_leaves_ends_their_stream(stream_session):
+    decisions = []
+    settings = LiveSettings(stride_seconds=0.5, person_timeout=0.5)
+    recognizer = LiveRecognizer(stream_session, settings, decisions.extend, pytest.fail, False)
+    stamps, joints = walking(90)
+    second = joints + np.array([1.0, 0.0, 0.0])
+    absent = np.full_like(second, np.nan)
+    for i, stamp in enumerate(stamps):
+        body = second[i] if i < 30 or i >= 60 else absent[i]  # gone from 1 s to 2 s
+        recognizer.on_message(float(stamp), np.concatenate([joints[i], body]))
+    returned = [d for d in decisions if d.person == 1 and d.stamp > stamps[60]]
+    assert returned and returned[0].stamp - stamps[60] == pytest.approx(0.5, abs=0.04)
+    np.testing.assert_allclose(returned[0].smoothed, returned[0].probabilities)
+
+
+def test_the_shipped_model_is_a_calibrated_stream_model():
+    info = ActionSession(MODEL, threads=1).info
+    assert info.window_mode == "stream" and info.window_seconds > 0
+    assert info.background_class == "no action" == info.class_names[-1]
+    assert 0.0 <= info.score_threshold <= 1.0 and info.temperature > 0
 
 
 def test_bad_messages_are_counted_by_reason(session):
@@ -100,6 +182,9 @@ def test_health_compares_two_reports():
     )
     level, message = assess_health(before, {**before, "stale_windows": 4})
     assert level == "warn" and message.startswith("3 windows skipped: the model is slower")
+    fast = {**before, "stale_windows": 4, "input_seconds": 30.0, "wall_seconds": 10.0}
+    level, message = assess_health(before, fast)
+    assert "the input arrives 3.0× faster than real time" in message
     level, message = assess_health(
         before, {**before, "inference_failures": 2, "dropped_total": 3, "dropped_pose_count": 3}
     )
