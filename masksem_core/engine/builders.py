@@ -117,16 +117,7 @@ def training_windows(
     stream windows (a share of them idle) then rotation."""
     if data_cfg.window_mode == "clip":
         return WindowDataset(prepared, split, training_transform(data_cfg, layout_of(prepared)))
-    return StreamWindowDataset(
-        prepared,
-        split,
-        stream_sampling(data_cfg),
-        train=True,
-        background_fraction=data_cfg.background_fraction,
-        normalise=normalisation_transform(data_cfg, layout_of(prepared)),
-        augment=rotation_transform(data_cfg),
-        window=data_cfg.window,
-    )
+    return stream_windows(prepared, split, data_cfg, train=True)
 
 
 def evaluation_windows(
@@ -136,13 +127,28 @@ def evaluation_windows(
     ends)."""
     if data_cfg.window_mode == "clip":
         return WindowDataset(prepared, split, evaluation_transform(data_cfg, layout_of(prepared)))
+    return stream_windows(prepared, split, data_cfg, train=False)
+
+
+def stream_windows(
+    prepared: PreparedData,
+    split: str,
+    data_cfg: DataConfig,
+    train: bool,
+    idle_windows: bool = False,
+) -> StreamWindowDataset:
+    """Stream windows of the config: training ones (a share idle, augmented) or the
+    deterministic evaluation ones (``idle_windows``: with one idle window per action)."""
     return StreamWindowDataset(
         prepared,
         split,
         stream_sampling(data_cfg),
-        train=False,
+        train=train,
+        background_fraction=data_cfg.background_fraction if train else 0.0,
         normalise=normalisation_transform(data_cfg, layout_of(prepared)),
+        augment=rotation_transform(data_cfg) if train else None,
         window=data_cfg.window,
+        idle_windows=idle_windows,
     )
 
 

@@ -11,8 +11,7 @@ import torch
 from masksem_core.config import DataConfig
 from masksem_core.data.prepared import PreparedData
 from masksem_core.data.stream import BACKGROUND
-from masksem_core.data.stream_dataset import StreamWindowDataset
-from masksem_core.engine.builders import build_classifier, evaluation_windows, stream_sampling
+from masksem_core.engine.builders import build_classifier, evaluation_windows, stream_windows
 from masksem_core.engine.checkpoint import (
     CheckpointError,
     checkpoint_config,
@@ -65,14 +64,7 @@ def calibrate_on(
 ) -> Calibration:
     """Calibrate on the validation split's stream windows: each action's, and one idle window
     per action."""
-    windows = StreamWindowDataset(
-        prepared,
-        data.val_split,
-        stream_sampling(data),
-        train=False,
-        window=data.window,
-        idle_windows=True,
-    )
+    windows = stream_windows(prepared, data.val_split, data, train=False, idle_windows=True)
     logits, labels = [], []
     with torch.no_grad():
         for start in range(0, len(windows), 64):

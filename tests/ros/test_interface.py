@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from tests.conftest import SHARED_DATA
 from tests.ros.conftest import (
     HERE,
     STREAM_SECONDS,
@@ -19,7 +20,7 @@ from tests.ros.conftest import (
     wait_until,
 )
 
-GTU_FILE = ("gtu", "8", "movement4.txt")
+GTU_FILE = SHARED_DATA / "gtu" / "8" / "movement4.txt"
 
 
 def listen(env: dict, seconds: float, topic: str = "/actions") -> subprocess.Popen:
@@ -47,20 +48,28 @@ def sent_stamps(publisher: subprocess.Popen) -> tuple[np.ndarray, list[float]]:
     return np.array(stamps), gaps
 
 
+def published_decisions(
+    model, env: dict, tmp_path, seconds: float, *publisher_args: str
+) -> tuple[list[dict], np.ndarray, list[float]]:
+    """Run the recognizer on ``model``, play the GTU file with ``publisher_args``, return what
+    reached /actions, the stamps sent and the gaps left."""
+    node = recognizer(model, env, tmp_path, window_seconds=0.0)
+    try:
+        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
+        listener = listen(env, seconds)
+        publisher = run_publisher(env, GTU_FILE, "--rate", "30", *publisher_args)
+        decisions = decisions_of(listener)
+        return decisions, *sent_stamps(publisher)
+    finally:
+        stop_node(node)
+
+
 def test_two_people_get_two_stamped_decision_streams(
     shared_data, stream_model, interfaces_env, tmp_path
 ):
-    node = recognizer(stream_model, interfaces_env, tmp_path, window_seconds=0.0)
-    try:
-        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
-        listener = listen(interfaces_env, 12.0)
-        publisher = run_publisher(
-            interfaces_env, shared_data.joinpath(*GTU_FILE), "--rate", "30", "--bodies", "2"
-        )
-        decisions = decisions_of(listener)
-        stamps, _ = sent_stamps(publisher)
-    finally:
-        stop_node(node)
+    decisions, stamps, _ = published_decisions(
+        stream_model, interfaces_env, tmp_path, 12.0, "--bodies", "2"
+    )
     log = (tmp_path / "recognizer.log").read_text()
     assert {d["person"] for d in decisions} == {0, 1}, log[-2000:]
     for d in decisions:
@@ -76,24 +85,9 @@ def test_two_people_get_two_stamped_decision_streams(
 def test_after_a_gap_the_first_decision_is_from_the_new_stream_only(
     shared_data, stream_model, interfaces_env, tmp_path
 ):
-    node = recognizer(stream_model, interfaces_env, tmp_path, window_seconds=0.0)
-    try:
-        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
-        listener = listen(interfaces_env, 16.0)
-        publisher = run_publisher(
-            interfaces_env,
-            shared_data.joinpath(*GTU_FILE),
-            "--rate",
-            "30",
-            "--loops",
-            "2",
-            "--gap",
-            "3.0",
-        )
-        decisions = decisions_of(listener)
-        _, (gap,) = sent_stamps(publisher)
-    finally:
-        stop_node(node)
+    decisions, _, (gap,) = published_decisions(
+        stream_model, interfaces_env, tmp_path, 16.0, "--loops", "2", "--gap", "3.0"
+    )
     before = [d for d in decisions if d["stamp"] < gap]
     after = [d for d in decisions if d["stamp"] >= gap]
     assert len(before) >= 3 and len(after) >= 3, (tmp_path / "recognizer.log").read_text()[-2000:]
