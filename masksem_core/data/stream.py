@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BACKGROUND = "no action"  # the class of stream windows in which no labelled action happens
+DECISION_GRACE_SECONDS = 1.0  # a decision this soon after an action is judged neither way
 IDLE_OVERLAP_SECONDS = 0.2  # an action begun less than this long ago is not yet in view
 SWAY_AMPLITUDE = 0.015  # m, slow sway of a standing person (synthetic idle)
 SWAY_PERIOD = (2.0, 6.0)  # s
@@ -114,13 +115,16 @@ def idle_window_end(
     sampling: StreamSampling,
     background: int,
     rng: np.random.Generator,
+    grace: float = 0.0,
     tries: int = 20,
 ) -> float:
-    """A window end on the timeline ``stamps`` whose window is idle; where none is found by
-    chance, a window that ends before the first action begins."""
+    """A window end on the timeline ``stamps`` whose window is idle, and not within ``grace``
+    seconds after an action (calibration uses the idle decisions the streaming evaluation
+    judges); where none is found by chance, a window that ends before the first action."""
     low, high = stamps[0] + 0.5 * sampling.window_seconds, stamps[-1]
     for _ in range(tries):
         end = float(rng.uniform(low, high))
-        if window_label(end, intervals, sampling, background) == background:
+        after = any(a.end < end <= a.end + grace for a in intervals)
+        if not after and window_label(end, intervals, sampling, background) == background:
             return end
     return min(a.start for a in intervals)

@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 
 from masksem_core.data.prepared import PreparedData, torch_seeded_rng
 from masksem_core.data.stream import (
+    DECISION_GRACE_SECONDS,
     Interval,
     StreamSampling,
     action_window_end,
@@ -29,7 +30,7 @@ class StreamWindowDataset(Dataset):
     Training (``train``): the window ends anywhere the action is named, or, with probability
     ``background_fraction``, where nothing happens (label ``len(class_names)``); evaluation: it
     ends where the action ends, idle context seeded by the item, so the windows are the same
-    every time; ``idle_windows`` adds, after them, one seeded idle window per action
+    every time; ``idle_windows`` adds, after them, that many seeded idle windows per action
     (calibration of the "no action" decision)."""
 
     def __init__(
@@ -42,7 +43,7 @@ class StreamWindowDataset(Dataset):
         normalise: Compose | None = None,
         augment: Compose | None = None,
         window: int = WINDOW,
-        idle_windows: bool = False,
+        idle_windows: int = 0,
     ) -> None:
         self.prepared = prepared
         self.items = prepared.actions(split)
@@ -52,13 +53,13 @@ class StreamWindowDataset(Dataset):
         self.normalise = normalise
         self.augment = augment
         self.window = window
-        self.idle_windows = idle_windows and not train
+        self.idle_windows = 0 if train else idle_windows
         self.background = len(prepared.class_names)
         layout = get_layout(prepared.meta["layout"])
         self.centre_joint = layout.index(layout.centre_joint)
 
     def __len__(self) -> int:
-        return len(self.items) * (2 if self.idle_windows else 1)
+        return len(self.items) * (1 + self.idle_windows)
 
     def timeline(
         self, index: int, rng: np.random.Generator
@@ -84,7 +85,10 @@ class StreamWindowDataset(Dataset):
         action = Interval(label, float(stamps[first]), float(stamps[end - 1]))
         idle = item >= len(self.items) or (self.train and rng.random() < self.background_fraction)
         if idle:
-            window_end = idle_window_end(times, intervals, self.sampling, self.background, rng)
+            grace = 0.0 if self.train else DECISION_GRACE_SECONDS
+            window_end = idle_window_end(
+                times, intervals, self.sampling, self.background, rng, grace
+            )
             label = self.background
         else:
             window_end = action_window_end(action, self.sampling, rng if self.train else None)

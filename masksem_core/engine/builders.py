@@ -135,10 +135,10 @@ def stream_windows(
     split: str,
     data_cfg: DataConfig,
     train: bool,
-    idle_windows: bool = False,
+    idle_windows: int = 0,
 ) -> StreamWindowDataset:
     """Stream windows of the config: training ones (a share idle, augmented) or the
-    deterministic evaluation ones (``idle_windows``: with one idle window per action)."""
+    deterministic evaluation ones (with ``idle_windows`` idle windows per action after them)."""
     return StreamWindowDataset(
         prepared,
         split,

@@ -47,8 +47,10 @@ def score_scenario(
     count as idle ones)."""
     score = StreamScore()
     for stream in scenario.streams:
-        for person, decisions in replay(stream, session, settings).items():
+        by_person = replay(stream, session, settings)
+        for person in sorted({0, *by_person}):  # the actor counts even when never decided on
             actions = stream.actions if person == 0 else []
+            decisions = by_person.get(person, [])
             score_stream(score, decisions, actions, stream.span, settings.no_action_label)
     return {"scenario": scenario.name, **score.summary(), "synthetic_idle": scenario.synthetic_idle}
 

@@ -12,7 +12,8 @@ The scores:
   counts runs of consecutive such decisions per minute of idle time;
 - **segmental F1@τ** (MS-TCN's): the decision sequence and the truth sampled at the decision
   stamps are cut into segments of equal label ("no action" is no segment); a predicted segment
-  is a true positive when it overlaps an unmatched truth segment of its label with IoU ≥ τ.
+  is a true positive when it overlaps an unmatched truth segment of its label with IoU ≥ τ;
+  an action no decision falls in is a missed truth segment.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from masksem_core.data.stream import DECISION_GRACE_SECONDS
+
 F1_THRESHOLDS = (0.10, 0.25, 0.50)
-DETECTION_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -120,7 +122,7 @@ def score_stream(
     actions: list[tuple[str, float, float]],
     span: tuple[float, float],
     background: str,
-    grace: float = DETECTION_GRACE_SECONDS,
+    grace: float = DECISION_GRACE_SECONDS,
 ) -> None:
     """Add one stream to ``score``: its decisions (stamp, label), its actions (label, start,
     end) and its time span (first, last stamp)."""
@@ -147,8 +149,10 @@ def score_stream(
         previous_false_alarm = false_alarm
     score.idle_seconds += idle_seconds(actions, *span, grace)
     predicted = [said for _, said in decisions]
+    unseen = sum(not any(start <= t <= end for t, _ in decisions) for _, start, end in actions)
     for threshold in F1_THRESHOLDS:
-        counts = segment_counts(predicted, truth, background, threshold)
+        tp, fp, fn = segment_counts(predicted, truth, background, threshold)
+        counts = (tp, fp, fn + unseen)  # an action no decision falls in is a missed segment
         score.segments[threshold] = [
             a + b for a, b in zip(score.segments[threshold], counts, strict=True)
         ]

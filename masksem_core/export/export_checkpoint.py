@@ -59,12 +59,17 @@ def real_windows(
     return np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
 
 
+CALIBRATION_IDLE_WINDOWS = 4  # per validation action: enough idle windows for a 2 % rate
+
+
 def calibrate_on(
     model: ActionClassifier, prepared: PreparedData, data: DataConfig, target_false_alarm: float
 ) -> Calibration:
-    """Calibrate on the validation split's stream windows: each action's, and one idle window
-    per action."""
-    windows = stream_windows(prepared, data.val_split, data, train=False, idle_windows=True)
+    """Calibrate on the validation split's stream windows: each action's, and
+    ``CALIBRATION_IDLE_WINDOWS`` idle windows per action."""
+    windows = stream_windows(
+        prepared, data.val_split, data, train=False, idle_windows=CALIBRATION_IDLE_WINDOWS
+    )
     logits, labels = [], []
     with torch.no_grad():
         for start in range(0, len(windows), 64):

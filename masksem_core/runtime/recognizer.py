@@ -33,7 +33,8 @@ class LiveSettings:
     window_seconds: float = 0.0  # history classified each time (0: the model's)
     stride_seconds: float = 0.5  # message time between two classifications
     score_threshold: float = -1.0  # below: no_action_label (< 0: the model's calibrated one)
-    smoothing_window: int = 3  # majority vote over the last decisions (1 = none)
+    smoothing_window: int = 1  # majority vote over the last decisions (1 = none; chosen on
+    # GTU's validation split: a vote over 3 detected 8 points fewer actions, 0.5 s later)
     no_action_label: str = "no action"
     max_persons: int = 2  # bodies accepted per message
     person_timeout: float = 1.0  # a body unseen this long leaves the window

@@ -60,3 +60,11 @@ def test_a_scripted_stream_by_hand():
     # wave(4–6), wave(8–9), clap(10): wave 4–6 vs wave 3–5 IoU 2/4 → TP at 0.25, the rest FP
     assert score.segments[0.25] == [1, 3, 1]
     assert result["f1_25"] == pytest.approx(2 / (2 + 3 + 1))
+
+
+def test_an_action_never_decided_on_counts_as_missed():
+    score = StreamScore()
+    score_stream(score, [], [("wave", 0.0, 1.0)], span=(0.0, 1.0), background=NO)
+    result = score.summary()
+    assert result["instances"] == 1 and result["detected"] == 0.0
+    assert result["median_delay_s"] is None and result["f1_25"] == 0.0

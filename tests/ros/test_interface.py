@@ -53,7 +53,7 @@ def published_decisions(
 ) -> tuple[list[dict], np.ndarray, list[float]]:
     """Run the recognizer on ``model``, play the GTU file with ``publisher_args``, return what
     reached /actions, the stamps sent and the gaps left."""
-    node = recognizer(model, env, tmp_path, window_seconds=0.0)
+    node = recognizer(model, env, tmp_path, window_seconds=0.0, smoothing_window=3)
     try:
         assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
         listener = listen(env, seconds)
