@@ -57,6 +57,7 @@ def main() -> None:
     from std_msgs.msg import String
 
     from masksem_core.data.gtu import read_gtu
+    from masksem_core.runtime.session import ActionSession
     from masksem_ros.codec import skeleton_message
 
     log = Path("/tmp") / f"recognizer_bench_{os.getpid()}.log"
@@ -121,12 +122,13 @@ def main() -> None:
     node.destroy_node()
     rclpy.shutdown()
     # The node classifies on the first message whose stamp is ≥ stride after the last trigger
-    # once half a window (2 s) is buffered: replay that rule to pair labels with triggers.
-    triggers, last = [], None
+    # (from the first message), a clip-mode model once half its 4 s window is buffered: replay
+    # that rule to pair labels with triggers.
+    info = ActionSession(args.model).info
+    wait = 0.0 if info.window_mode == "stream" else 2.0
+    triggers, last = [], sent[0][0]
     for stamp_i, wall in sent:
-        if last is None:
-            last = stamp_i
-        if stamp_i - last >= args.stride and stamp_i - sent[0][0] >= 2.0 - 1e-9:
+        if stamp_i - last >= args.stride - 1e-6 and stamp_i - sent[0][0] >= wait - 1e-6:
             triggers.append(wall)
             last = stamp_i
     accepted = int(final.get("accepted", 0))

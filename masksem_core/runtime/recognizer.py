@@ -69,6 +69,7 @@ def check_settings(settings: LiveSettings) -> list[str]:
     return problems
 
 
+STAMP_TOLERANCE = 1e-6  # s: header stamps are whole nanoseconds, 15 frames at 30 Hz 0.4999…
 CLIP_WINDOW_SECONDS = 4.0  # the history a clip-mode model classifies unless told otherwise
 UNCALIBRATED_THRESHOLD = 0.5
 
@@ -238,9 +239,11 @@ class LiveRecognizer:
         for person, body in enumerate(joints):
             if np.isnan(body).all():
                 continue  # not in this message
-            stream = self.people.setdefault(person, self.person_stream(stamp))
+            if person not in self.people:
+                self.people[person] = self.person_stream(stamp)
+            stream = self.people[person]
             stream.buffer.push(stamp, body[None])
-            if stamp - stream.last_trigger < self.settings.stride_seconds:
+            if stamp - stream.last_trigger < self.settings.stride_seconds - STAMP_TOLERANCE:
                 continue
             window = stream.buffer.window(info.window, info.window_mode == "stream")
             if window is not None:
