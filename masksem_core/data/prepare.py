@@ -109,6 +109,19 @@ def prepare_dataset(
             f"--layout, --joint-order, --class-names and --fps are for pyskl pickles; {dataset} "
             "defines its own"
         )
+    return _prepare_known(dataset, src, out, workers, max_frames, overwrite, progress)
+
+
+def _prepare_known(
+    dataset: str,
+    src: Path,
+    out: Path,
+    workers: int,
+    max_frames: int,
+    overwrite: bool,
+    progress: bool,
+) -> PreparationReport:
+    """A dataset whose reader this project has (``datasets.SPECS``)."""
     spec = get_spec(dataset)
     if not src.exists():
         raise FileNotFoundError(f"--src {src} does not exist")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from masksem_core.config import DataConfig
+from masksem_core.config import DataConfig, ExperimentConfig
 from masksem_core.data.prepared import PreparedData
 from masksem_core.data.stream import BACKGROUND
 from masksem_core.engine.builders import build_classifier, evaluation_windows, stream_windows
@@ -81,6 +81,31 @@ def calibrate_on(
     )
 
 
+def model_info(
+    state: dict, config: ExperimentConfig, prepared: PreparedData, source: str
+) -> ModelInfo:
+    """What the ONNX file says about the model: classes, layout, windows, normalisation, the
+    body count of its training data and its "no action" class."""
+    data = config.data
+    stream = data.window_mode == "stream"
+    return ModelInfo(
+        class_names=tuple(state["class_names"]),
+        layout=state["layout"],
+        window=data.window,
+        segment_length=config.model.segment_length,
+        normalisation=STREAM_NORMALISATION if stream else NORMALISATION,
+        dataset=data.dataset,
+        experiment=config.experiment,
+        source_checkpoint=source,
+        window_mode=data.window_mode,
+        window_seconds=data.window_seconds if stream else 0.0,
+        bodies=int(prepared.meta["record_shape"][0]),
+        background_class=BACKGROUND if BACKGROUND in state["class_names"] else "",
+        view_normalisation=data.normalise_view,
+        scale_normalisation=data.normalise_scale,
+    )
+
+
 def export_checkpoint(
     checkpoint: str | Path,
     out: str | Path,
@@ -99,26 +124,9 @@ def export_checkpoint(
     config = checkpoint_config(state, checkpoint)
     data = config.data
     prepared = PreparedData(data_root or data.root)
-    stream = data.window_mode == "stream"
-    background = BACKGROUND if BACKGROUND in state["class_names"] else ""
-    info = ModelInfo(
-        class_names=tuple(state["class_names"]),
-        layout=state["layout"],
-        window=data.window,
-        segment_length=config.model.segment_length,
-        normalisation=STREAM_NORMALISATION if stream else NORMALISATION,
-        dataset=data.dataset,
-        experiment=config.experiment,
-        source_checkpoint=Path(checkpoint).name,
-        window_mode=data.window_mode,
-        window_seconds=data.window_seconds if stream else 0.0,
-        bodies=int(prepared.meta["record_shape"][0]),
-        background_class=background,
-        view_normalisation=data.normalise_view,
-        scale_normalisation=data.normalise_scale,
-    )
+    info = model_info(state, config, prepared, Path(checkpoint).name)
     report: dict = {}
-    if stream and background and data.val_split:
+    if info.window_mode == "stream" and info.background_class and data.val_split:
         calibration = calibrate_on(model, prepared, data, target_false_alarm)
         report["calibration"] = asdict(calibration)
         info = replace(
