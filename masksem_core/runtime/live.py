@@ -160,7 +160,8 @@ class DecisionSmoother:
 
     When the model's top class is its ``background_class`` or the top probability is below
     ``threshold`` the decision is ``no_action_label`` (a class of its own in the vote), so a
-    robot never acts on a low-confidence guess. ``reset`` forgets the history (a new stream).
+    robot never acts on a low-confidence guess. ``smoothed`` is the mean of the probabilities
+    of the decisions voted over.
     """
 
     class_names: tuple[str, ...]
@@ -168,22 +169,23 @@ class DecisionSmoother:
     window: int = 3
     no_action_label: str = "no action"
     background_class: str = ""
-    history: deque = field(default_factory=deque)
+    history: deque = field(default_factory=deque)  # (decision, probabilities), oldest first
 
-    def reset(self) -> None:
-        self.history.clear()
+    @property
+    def smoothed(self) -> np.ndarray:
+        return np.mean([probabilities for _, probabilities in self.history], axis=0)
 
     def update(self, probabilities: np.ndarray) -> str:
         best = int(np.argmax(probabilities))
         name = self.class_names[best]
         confident = probabilities[best] >= self.threshold and name != self.background_class
         decision = name if confident else self.no_action_label
-        self.history.append(decision)
+        self.history.append((decision, probabilities))
         while len(self.history) > max(1, self.window):
             self.history.popleft()
-        counts = Counter(self.history)
+        counts = Counter(past for past, _ in self.history)
         top = max(counts.values())
-        for past in reversed(self.history):  # ties go to the most recent decision
+        for past, _ in reversed(self.history):  # ties go to the most recent decision
             if counts[past] == top:
                 return past
         return decision

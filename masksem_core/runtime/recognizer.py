@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import resource
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -126,13 +125,6 @@ class PersonStream:
     buffer: TimedSkeletonBuffer
     smoother: DecisionSmoother
     last_trigger: float
-    recent: deque = field(default_factory=deque)  # probabilities voted over
-
-    def smoothed(self, probabilities: np.ndarray) -> np.ndarray:
-        self.recent.append(probabilities)
-        while len(self.recent) > max(1, self.smoother.window):
-            self.recent.popleft()
-        return np.mean(self.recent, axis=0)
 
 
 class LiveRecognizer:
@@ -278,7 +270,7 @@ class LiveRecognizer:
         decisions = []
         for (person, stream, _, start), probabilities in zip(due, batch, strict=True):
             label = stream.smoother.update(probabilities)
-            smoothed = stream.smoothed(probabilities)
+            smoothed = stream.smoother.smoothed
             decisions.append(
                 Decision(
                     person, label, probabilities, smoothed, received, model_seconds, end, start
