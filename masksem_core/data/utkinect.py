@@ -6,6 +6,7 @@ unlabelled activity (standing, turning, walking to the next spot)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,10 @@ def read_recording(path: str | Path, actions: list[tuple[int, int, int]]) -> Ske
         end_index = int(np.searchsorted(video_frames, end, side="right"))
         if end_index - first_index >= 2:  # an action with fewer than 2 skeletons is unusable
             intervals.append([label, first_index, end_index])
-    subject, take = (int(part[1:]) for part in path.stem.split("_")[1:3])
+    name = re.fullmatch(r"joints_s(\d+)_e(\d+)", path.stem)
+    if name is None:
+        raise SkeletonFileError(path, "the name must be joints_sSS_eEE.txt (subject, take)")
+    subject, take = int(name.group(1)), int(name.group(2))
     return SkeletonSequence(
         name=path.stem.removeprefix("joints_"),
         label=-1,

@@ -156,6 +156,10 @@ def test_utkinect_bad_files(tmp_path):
         SkeletonFileError, match=r"joints_s01_e01.txt:1: expected a frame number and 60"
     ):
         read_recording(recording, [])
+    misnamed = tmp_path / "joints_sXX_e01.txt"
+    misnamed.write_text("12 " + " ".join(["0.1"] * 60) + "\n")
+    with pytest.raises(SkeletonFileError, match="must be joints_sSS_eEE.txt"):
+        read_recording(misnamed, [])
     recording.write_text("12 " + " ".join(["nan"] * 60) + "\n")
     with pytest.raises(SkeletonFileError, match="non-finite"):
         read_recording(recording, [])
