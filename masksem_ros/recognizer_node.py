@@ -47,6 +47,7 @@ from masksem_core.runtime.recognizer import (
 )
 from masksem_core.runtime.session import ActionSession
 from masksem_ros.codec import positions_of
+from masksem_ros.interrupt import interrupted
 from masksem_ros.spin import run_node
 
 try:  # built by colcon from masksem_interfaces/ (README); a pip-only install has no actions topic
@@ -374,6 +375,8 @@ def start(node: RecognizerNode) -> int:
     if not node.value("autostart"):
         return 0
     if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        if interrupted():  # Ctrl-C shut the context down mid-configure: no failure to report
+            return 0
         print(f"recognizer: {node.failure or 'configure failed'}", file=sys.stderr)
         return 2
     node.trigger_activate()

@@ -12,6 +12,8 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+from masksem_ros.interrupt import interrupted, note_interrupts
+
 
 def run_node(
     make_node: Callable[[], Node],
@@ -20,18 +22,24 @@ def run_node(
 ) -> int:
     """``rclpy.init``, ``make_node()``, ``start(node)`` (its non-zero result is the exit code and
     skips spinning), spin, clean up; returns the exit code."""
+    note_interrupts()
     code, node = 0, None
     try:
+        if interrupted():
+            return 0
         rclpy.init(args=args)
         node = make_node()
         code = start(node)
-        if code == 0:
+        if code == 0 and not interrupted():
             rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
+    except Exception:
+        if not interrupted():  # an interrupted start-up fails wherever it was: not an error
+            raise
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process is ending: clean up once
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
-    return code
+    return 0 if interrupted() else code

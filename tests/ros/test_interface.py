@@ -149,7 +149,7 @@ def test_ctrl_c_during_start_up_exits_0_without_a_traceback(gtu_model, ros_env, 
         "-p",
         f"model_path:={gtu_model}",
     ]
-    for delay in (0.15, 0.3, 0.5, 0.8, 1.2, 1.8):
+    for delay in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.8, 1.2, 1.8):
         process = subprocess.Popen(
             command, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
