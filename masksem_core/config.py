@@ -67,6 +67,11 @@ class DataConfig:
         "stream mode: share of training windows in which no action happens, class 'no action' "
         "(0: no such class)",
     )
+    context_fraction: float = setting(
+        0.0,
+        "stream mode: share of training actions chained between two other actions of the split "
+        "(back to back, as a person goes from one task to the next) instead of standing still",
+    )
     min_visible_seconds: float = setting(
         0.4, "stream mode: an action is named once this much of it (or half of it) is in view"
     )

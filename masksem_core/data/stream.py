@@ -79,6 +79,28 @@ def extend_with_idle(
     return np.ascontiguousarray(frames), times
 
 
+def chain_clips(
+    clips: list[tuple[np.ndarray, np.ndarray]], fps: float, centre_joint: int
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """Clips (frames (T, M, V, C), stamps) one after another, 1/fps apart, each moved so that
+    the first body's centre joint continues where the previous clip left it (a person does not
+    jump across the room); absent (all-zero) bodies stay zero. → frames (T', M, V, C), their
+    stamps (the first clip keeps its own) and the shift added to each clip's stamps."""
+    frames, stamps, shifts = [], [], []
+    position = None
+    for clip_frames, clip_stamps in clips:
+        moved = clip_frames
+        if position is not None:
+            present = np.abs(moved).sum(axis=(2, 3), keepdims=True) > 0  # (T, M, 1, 1)
+            moved = np.where(present, moved - moved[0, 0, centre_joint] + position, 0.0)
+        shift = stamps[-1][-1] + 1.0 / fps - clip_stamps[0] if stamps else 0.0
+        frames.append(moved)
+        stamps.append(clip_stamps + shift)
+        shifts.append(float(shift))
+        position = moved[-1, 0, centre_joint]
+    return np.concatenate(frames).astype(np.float32), np.concatenate(stamps), shifts
+
+
 def window_label(
     end: float, intervals: list[Interval], sampling: StreamSampling, background: int
 ) -> int | None:
@@ -107,6 +129,22 @@ def action_window_end(
         return action.end
     visible = min(sampling.min_visible, 0.5 * (action.end - action.start))
     return float(rng.uniform(action.start + visible, action.end + sampling.tail))
+
+
+def training_window_end(
+    action: Interval,
+    intervals: list[Interval],
+    sampling: StreamSampling,
+    background: int,
+    rng: np.random.Generator,
+) -> tuple[float, int]:
+    """A training window showing ``action``: its end, uniform where the action is named, and
+    the label :func:`window_label` gives there: the action's, or the next action's once that
+    is seen enough (the action itself is named at every such end, so there always is one)."""
+    end = action_window_end(action, sampling, rng)
+    label = window_label(end, intervals, sampling, background)
+    assert label is not None, (end, action)
+    return end, label
 
 
 def idle_window_end(

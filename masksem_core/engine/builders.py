@@ -145,6 +145,7 @@ def stream_windows(
         stream_sampling(data_cfg),
         train=train,
         background_fraction=data_cfg.background_fraction if train else 0.0,
+        context_fraction=data_cfg.context_fraction if train else 0.0,
         normalise=normalisation_transform(data_cfg, layout_of(prepared)),
         augment=rotation_transform(data_cfg) if train else None,
         window=data_cfg.window,

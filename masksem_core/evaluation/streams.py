@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from masksem_core.data.prepared import PreparedData
-from masksem_core.data.stream import extend_with_idle, synthetic_idle
+from masksem_core.data.stream import chain_clips, extend_with_idle, synthetic_idle
 from masksem_core.skeleton import get_layout
 
 IDLE_SECONDS = 3.0  # standing still before and after an action (idle → action → idle)
@@ -70,23 +70,16 @@ def with_idle(clip: Stream, fps: float, rng: np.random.Generator) -> Stream:
 
 
 def back_to_back(clips: list[Stream], fps: float, centre_joint: int) -> Stream:
-    """The clips one after another, 1/fps apart, each moved so that the body's centre joint
-    continues where the previous clip left it (a person does not jump across the room)."""
-    frames, stamps, actions = [], [], []
-    offset, position = 0.0, None
-    for clip in clips:
-        moved = clip.frames.copy()
-        present = np.abs(moved).sum(axis=(2, 3), keepdims=True) > 0  # (T, M, 1, 1)
-        if position is not None:
-            moved = np.where(present, moved - moved[0, 0, centre_joint] + position, 0.0)
-        frames.append(moved)
-        stamps.append(clip.stamps + offset)
-        actions += [(label, start + offset, end + offset) for label, start, end in clip.actions]
-        offset = stamps[-1][-1] + 1.0 / fps
-        position = moved[-1, 0, centre_joint]
-    return Stream(
-        "back_to_back", np.concatenate(stamps), np.concatenate(frames).astype(np.float32), actions
+    """The clips one after another (:func:`masksem_core.data.stream.chain_clips`)."""
+    frames, stamps, shifts = chain_clips(
+        [(clip.frames, clip.stamps) for clip in clips], fps, centre_joint
     )
+    actions = [
+        (label, start + shift, end + shift)
+        for clip, shift in zip(clips, shifts, strict=True)
+        for label, start, end in clip.actions
+    ]
+    return Stream("back_to_back", stamps, frames, actions)
 
 
 def two_people(stream: Stream, fps: float, rng: np.random.Generator) -> Stream:

@@ -1,5 +1,7 @@
 """Stream windows: the pieces by hand, and the training window equal to the live window."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -9,9 +11,11 @@ from masksem_core.data.stream import (
     Interval,
     StreamSampling,
     action_window_end,
+    chain_clips,
     extend_with_idle,
     idle_window_end,
     synthetic_idle,
+    training_window_end,
     window_label,
 )
 from masksem_core.data.stream_dataset import StreamWindowDataset
@@ -79,9 +83,8 @@ def test_the_training_window_is_the_live_window_of_the_same_stream_segment(demo,
     dataset = StreamWindowDataset(demo, "xsub_test", SAMPLING, train=False, normalise=normalise)
     for item in (0, 7):
         trained, _ = dataset[item]
-        index, _, _, end = dataset.items[item]
-        frames, times, _ = dataset.timeline(index, np.random.default_rng(item))
-        window_end = demo.stamps(index)[end - 1]
+        frames, times, _, action = dataset.timeline(item, np.random.default_rng(item), False)
+        window_end = action.end
         buffer = TimedSkeletonBuffer(2.0, max_gap_seconds=1.0, max_persons=2, num_joints=25)
         for stamp, frame in zip(times, frames, strict=True):
             if stamp <= window_end + 1e-9:
@@ -101,6 +104,47 @@ def test_stream_training_windows_mix_actions_and_no_action(demo):
     assert 0.3 < (labels == len(demo.class_names)).mean() < 0.7
     clip = load_experiment("demo").data
     assert model_class_names(demo, clip) == demo.class_names
+
+
+def test_chain_clips_continues_time_and_place():
+    first = np.zeros((3, 2, 25, 3), dtype=np.float32)
+    first[:, 0] = 1.0
+    first[-1, 0, 0] = [2.0, 1.0, 1.0]  # the centre joint ends 1 m further along x
+    second = np.full((2, 2, 25, 3), 5.0, dtype=np.float32)
+    second[:, 1] = 0.0  # the second body is absent
+    stamps = 10.0 + np.arange(3) / 30
+    frames, times, shifts = chain_clips(
+        [(first, stamps), (second, np.array([0.0, 1 / 30]))], fps=30, centre_joint=0
+    )
+    assert frames.shape == (5, 2, 25, 3) and shifts == [0.0, pytest.approx(10.1)]
+    np.testing.assert_allclose(times, 10.0 + np.arange(5) / 30)
+    np.testing.assert_allclose(frames[3, 0, 0], [2.0, 1.0, 1.0])  # continues where it stopped
+    np.testing.assert_allclose(frames[3, 0, 1], [2.0, 1.0, 1.0])  # the body moved as a whole
+    assert not frames[3:, 1].any()
+
+
+def test_context_training_windows_chain_the_action_between_two_others(demo):
+    dataset = StreamWindowDataset(
+        demo, "xsub_train", SAMPLING, train=True, background_fraction=0.0, context_fraction=1.0
+    )
+    rng = np.random.default_rng(3)
+    frames, times, intervals, action = dataset.timeline(5, rng, context=True)
+    assert len(intervals) == 3 and intervals[1] == action
+    assert action.label == dataset.items[5][1]
+    assert all(a.end < b.start for a, b in itertools.pairwise(intervals))
+    assert frames.shape[0] == len(times) and np.all(np.diff(times) > 0)
+    assert times[0] < intervals[0].start and times[-1] > intervals[2].end  # idle at both ends
+    window, label = dataset[5]
+    assert window.shape == (1, 120, 25, 3) and 0 <= label < len(demo.class_names)
+
+
+def test_a_training_window_takes_the_next_action_once_it_is_seen():
+    first, second = Interval(1, 0.0, 2.0), Interval(2, 2.05, 4.0)
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        end, label = training_window_end(first, [first, second], SAMPLING, 9, rng)
+        assert 0.4 <= end <= 2.5
+        assert label == (2 if end >= 2.45 else 1)  # the second is named 0.4 s after it starts
 
 
 def test_pad_bodies_adds_zero_bodies_as_training_stored_them():
