@@ -6,6 +6,8 @@ augmentation), then evaluated under the same converged protocols:
 
   linear          100-epoch linear probe (BatchNorm + linear head on the frozen encoder)
   finetune_10pct  100-epoch fine-tuning on a seeded, class-stratified 10 % of the labels
+  finetune_100pct 50-epoch fine-tuning on all labels, batch 32 (the length at which the
+                  validation curves of bench/viewpoint.py flatten)
 
 Variants (rows of the paper's Table V, plus the baselines every claim needs):
 
@@ -24,7 +26,14 @@ at every epoch: rerun the same command.
   python bench/ablation.py                       # the plan, most important runs first
   python bench/ablation.py --only nw_ucla:mamp:0 # one variant and seed
   python bench/ablation.py --seeds 5             # two more paired seeds of every row
+  python bench/ablation.py --recipe wide_normalised  # the recipe chosen on validation:
+                                                 # linear and full fine-tuning, from scratch,
+                                                 # from MAMP and from MaskSem
   python bench/ablation.py --report-only         # rebuild docs/results.md from results.json
+
+A recipe is a set of data options (viewpoint augmentation and normalisation, bench/study_common.py)
+applied to pretraining and evaluation alike; the default one is MAMP's. Recipes are chosen on
+NW-UCLA's validation protocol (bench/viewpoint.py: train view 1, validate view 2), never on view 3.
 """
 
 from __future__ import annotations
@@ -35,12 +44,16 @@ import logging
 import math
 import os
 import statistics
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from study_common import (  # bench/ is the script's folder
+    DEFAULT_RECIPE,
+    RECIPES,
+    SMALL_MODEL,
+    commit,
+)
 
 from masksem_core.atomic import write_json_atomic
 from masksem_core.config import ExperimentConfig, load_experiment
@@ -64,16 +77,6 @@ SPLITS = {
     "gtu": "stratified split, train 354, test 154",
 }
 MODEL = "3x64"
-SMALL_MODEL = [
-    "model.dim=64",
-    "model.depth=3",
-    "model.heads=4",
-    "model.mlp_dim=128",
-    "model.decoder_dim=64",
-    "model.decoder_depth=1",
-    "model.decoder_heads=4",
-    "model.decoder_mlp_dim=128",
-]
 PRETRAIN_EPOCHS = 200
 SCHEDULE = [
     "pretrain.batch_size=32",
@@ -130,17 +133,43 @@ class Run:
     dataset: str
     variant: str
     seed: int
-    protocol: str  # linear | finetune_10pct
+    protocol: str  # linear | finetune_10pct | finetune_100pct
     pretrain_epochs: int = PRETRAIN_EPOCHS
+    recipe: str = DEFAULT_RECIPE
 
     @property
     def key(self) -> tuple:
-        return (self.dataset, self.variant, self.seed, self.pretrain_epochs, self.protocol)
+        return record_key(self.__dict__)
 
 
-def plan(seeds: int = 3) -> list[Run]:
+DEFAULT_OPTIONS = "the defaults (MAMP: random rotation ±0.3 rad about each axis)"
+RECORD_KEYS = ("dataset", "variant", "seed", "pretrain_epochs", "protocol", "recipe")
+FULL_FINETUNE = ["finetune.epochs=50", "finetune.batch_size=32"]
+
+
+def record_key(record: dict) -> tuple:
+    """What identifies a run's record (records from before recipes are MAMP's recipe)."""
+    return tuple(record.get(k, DEFAULT_RECIPE) if k == "recipe" else record[k] for k in RECORD_KEYS)
+
+
+def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE) -> list[Run]:
     """Seeds 0 … seeds−1 of every row. Most important first: the Must-show rows seed by seed,
-    then the remaining NW-UCLA rows, then GTU as a second set."""
+    then the remaining NW-UCLA rows, then GTU as a second set. Another recipe than MAMP's:
+    the random encoder, MAMP and MaskSem under it, linear and full fine-tuning, seed by seed."""
+    if recipe != DEFAULT_RECIPE:
+        return [
+            Run(
+                "nw_ucla",
+                variant,
+                seed,
+                protocol,
+                0 if variant == "random_encoder" else PRETRAIN_EPOCHS,
+                recipe,
+            )
+            for seed in range(seeds)
+            for variant in ("random_encoder", "mamp", "masksem")
+            for protocol in ("finetune_100pct", "linear")
+        ]
     runs = []
     for seed in range(seeds):
         runs.append(Run("nw_ucla", "random_encoder", seed, "linear", 0))
@@ -163,7 +192,8 @@ def plan(seeds: int = 3) -> list[Run]:
 
 def pretrain_dir(work: Path, run: Run, epochs: int | None = None, variant: str | None = None):
     epochs = run.pretrain_epochs if epochs is None else epochs
-    return work / run.dataset / f"{variant or run.variant}_e{epochs}_s{run.seed}"
+    recipe = "" if run.recipe == DEFAULT_RECIPE else f"_{run.recipe}"
+    return work / run.dataset / f"{variant or run.variant}_e{epochs}_s{run.seed}{recipe}"
 
 
 def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> ExperimentConfig:
@@ -173,6 +203,7 @@ def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> Ex
         [
             *SMALL_MODEL,
             *SCHEDULE,
+            *RECIPES[run.recipe],
             f"seed={run.seed}",
             f"pretraining.preset={PRESETS.get(run.variant, 'mamp')}",
             f"data.root={work / 'data' / run.dataset}",
@@ -192,7 +223,9 @@ def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
     warmup = [f"pretrain.warmup_epochs={0 if quick else max(1, epochs // 20)}"]
     init, before = None, 0.0
     if run.variant == "masksem_two_stage":
-        stage_one = Run(run.dataset, "mamp", run.seed, run.protocol, run.pretrain_epochs // 2)
+        stage_one = Run(
+            run.dataset, "mamp", run.seed, run.protocol, run.pretrain_epochs // 2, run.recipe
+        )
         init, before = pretrain(work, stage_one, quick)
         epochs = 1 if quick else run.pretrain_epochs // 2
         warmup = [f"pretrain.warmup_epochs={0 if quick else max(1, epochs // 20)}"]
@@ -223,7 +256,12 @@ def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> RunS
     )
     if run.protocol == "finetune_10pct":
         overrides += ["finetune.label_fraction=0.1", f"finetune.label_seed={run.seed}"]
-    config = run_config(work, run, pretrain_dir(work, run), overrides)
+    if run.protocol == "finetune_100pct":
+        overrides = FULL_FINETUNE + overrides
+    out = pretrain_dir(work, run)
+    if run.protocol == "finetune_100pct":
+        out = out / "full_labels"  # beside the 10 % run's finetune/ folder, never in it
+    config = run_config(work, run, out, overrides)
     context, init = setup_distributed("cpu"), str(checkpoint) if checkpoint else None
     builder = (
         linear_probe(config, context, init)
@@ -256,6 +294,7 @@ def record(run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall
         "model": MODEL,
         "pretrain_epochs": run.pretrain_epochs,
         "protocol": run.protocol,
+        "recipe": run.recipe,
         "eval_epochs": summary.epochs,
         "top1": round(summary.last_epoch.top1, 2),
         "top5": round(summary.last_epoch.top5, 2),
@@ -276,26 +315,10 @@ def load_results(path: Path) -> list[dict]:
 
 def save_record(path: Path, entry: dict) -> None:
     """Replace any record of the same run (old numbers are not kept beside new ones)."""
-    keys = ("dataset", "variant", "seed", "pretrain_epochs", "protocol")
-    results = [r for r in load_results(path) if any(r[k] != entry[k] for k in keys)]
+    results = [r for r in load_results(path) if record_key(r) != record_key(entry)]
     results.append(entry)
-    results.sort(key=lambda r: tuple(str(r[k]) for k in keys))
+    results.sort(key=lambda r: tuple(map(str, record_key(r))))
     write_json_atomic(path, results, indent=1)
-
-
-def commit(paths: list[Path], message: str) -> None:
-    """Commit only ``paths`` in the repository that holds them (whatever else is staged stays
-    staged); retried while git is busy."""
-    git = ["git", "-C", str(paths[0].parent)]
-    for _ in range(10):
-        added = subprocess.run([*git, "add", *map(str, paths)], check=False)
-        done = subprocess.run(
-            [*git, "commit", "-q", "-m", message, "--", *map(str, paths)], check=False
-        )
-        if added.returncode == 0 and done.returncode == 0:
-            return
-        time.sleep(3)
-    print(f"warning: could not commit {paths}; commit them by hand")
 
 
 def mean_std(values: list[float]) -> str:
@@ -343,17 +366,35 @@ def write_report(results: list[dict], docs: Path) -> Path:
         "encoder (4 heads, MLP 128), 1×64 decoder; pretraining batch 32, AdamW lr 1e-3 → 5e-4, "
         "warm-up 5 % of the epochs; the MAMP recipe everywhere (per-token standardised targets, "
         "xavier init). Linear: 100-epoch probe on cached features (10 augmentation draws), "
-        "SGD lr 0.1, batch 64. 10 % fine-tuning: 100 epochs, batch 16, MAMP's head. "
+        "SGD lr 0.1, batch 64. 10 % fine-tuning: 100 epochs, batch 16, MAMP's head; full "
+        "fine-tuning: 50 epochs, batch 32. A recipe is a set of data options for pretraining "
+        "and evaluation alike, chosen on NW-UCLA's validation protocol (docs/viewpoint.json). "
         + "; ".join(f"{DATASET_NAMES[d]}: {SPLITS[d]}" for d in DATASETS)
         + ". Accuracy: last-epoch test top-1 (%), mean ± std over paired seeds.",
         "",
     ]
-    for dataset, protocol in [(d, p) for d in DATASETS for p in ("linear", "finetune_10pct")]:
-        rows = [r for r in results if r["protocol"] == protocol and r["dataset"] == dataset]
+    others = {r.get("recipe", DEFAULT_RECIPE) for r in results} - {DEFAULT_RECIPE}
+    recipes = [DEFAULT_RECIPE, *sorted(others)]
+    tables = [
+        (d, recipe, p)
+        for d in DATASETS
+        for recipe in recipes
+        for p in ("linear", "finetune_10pct", "finetune_100pct")
+    ]
+    for dataset, recipe, protocol in tables:
+        rows = [
+            r
+            for r in results
+            if r["protocol"] == protocol
+            and r["dataset"] == dataset
+            and r.get("recipe", DEFAULT_RECIPE) == recipe
+        ]
         if not rows:
             continue
         lines += [
-            f"## {DATASET_NAMES[dataset]}, {protocol}",
+            f"## {DATASET_NAMES[dataset]}, {protocol}, recipe {recipe}",
+            "",
+            f"Data options: {' '.join(RECIPES[recipe]) or DEFAULT_OPTIONS}.",
             "",
             "| variant | pretrain epochs | top-1 | seeds | mean wall (min) | paper Table V |",
             "|---|---|---|---|---|---|",
@@ -411,7 +452,10 @@ def make_figure(results: list[dict], docs: Path) -> str | None:
     rows = [
         r
         for r in results
-        if r["seed"] == 0 and r["protocol"] == "linear" and r["dataset"] == "nw_ucla"
+        if r["seed"] == 0
+        and r["protocol"] == "linear"
+        and r["dataset"] == "nw_ucla"
+        and r.get("recipe", DEFAULT_RECIPE) == DEFAULT_RECIPE
     ]
     if not rows:
         return None
@@ -481,6 +525,14 @@ def main() -> None:
         "extends the plan, and finished records are skipped",
     )
     parser.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        default=DEFAULT_RECIPE,
+        help="data options of pretraining and evaluation (bench/study_common.py); another than "
+        f"the default ({DEFAULT_RECIPE}) plans the random encoder, MAMP and MaskSem under it, "
+        "linear and full fine-tuning",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="1 epoch per stage: checks the pipeline, not a result"
     )
     parser.add_argument(
@@ -503,21 +555,18 @@ def main() -> None:
             dataset, variant, seed = args.only
             runs = [
                 r
-                for r in plan(max(args.seeds, seed + 1))
+                for r in plan(max(args.seeds, seed + 1), args.recipe)
                 if (r.dataset, r.variant, r.seed) == args.only
             ]
             if not runs:
                 raise SystemExit(f"{dataset}:{variant}:{seed} is not in the plan")
         else:
-            runs = plan(args.seeds)
+            runs = plan(args.seeds, args.recipe)
         for dataset in sorted({r.dataset for r in runs}):
             root = work / "data" / dataset
             if not (root / "meta.json").is_file():
                 prepare_dataset(dataset, DATASETS[dataset][1], root, workers=2, overwrite=True)
-        done = {
-            (r["dataset"], r["variant"], r["seed"], r["pretrain_epochs"], r["protocol"])
-            for r in load_results(args.results)
-        }
+        done = {record_key(r) for r in load_results(args.results)}
         for run in runs:
             if run.key in done and not args.quick:
                 continue
@@ -529,12 +578,16 @@ def main() -> None:
                 continue
             save_record(args.results, entry)
             report = write_report(load_results(args.results), docs)
-            print(f"recorded {run.variant} seed {run.seed} {run.protocol}: {entry['top1']} %")
+            print(
+                f"recorded {run.variant} seed {run.seed} {run.protocol} ({run.recipe}): "
+                f"{entry['top1']} %"
+            )
             if args.commit:
                 commit(
                     [args.results, report, docs / "study_curves.png"],
                     f"Study: {run.dataset} {run.variant} ({entry['pretrain_epochs']} epochs) "
-                    f"seed {run.seed}, {run.protocol}: top-1 {entry['top1']} %",
+                    f"seed {run.seed}, {run.protocol}, recipe {run.recipe}: "
+                    f"top-1 {entry['top1']} %",
                 )
     if not args.quick:
         print(f"wrote {write_report(load_results(args.results), docs)}")

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from machine import cpu_name  # bench/ is the script's folder
+from study_common import RECIPES, SMALL_MODEL, commit
 
 from masksem_core.atomic import write_json_atomic
 from masksem_core.config import load_experiment
@@ -38,17 +38,6 @@ from masksem_core.engine.tasks import FineTuning
 
 REPO = Path(__file__).resolve().parents[1]
 NW_UCLA = REPO.parent / "shared" / "data" / "nw_ucla"
-SMALL_MODEL = ["model.dim=64", "model.depth=3", "model.heads=4", "model.mlp_dim=128"]
-VARIANTS = {
-    "mamp_rotation": [],
-    "wide_vertical": ["data.rotation=[0.3, 1.05, 0.3]"],
-    "normalised": ["data.normalise_view=true", "data.normalise_scale=true"],
-    "wide_normalised": [
-        "data.rotation=[0.3, 1.05, 0.3]",
-        "data.normalise_view=true",
-        "data.normalise_scale=true",
-    ],
-}
 
 
 def run(work: Path, variant: str, epochs: int, seed: int) -> RunSummary:
@@ -58,7 +47,7 @@ def run(work: Path, variant: str, epochs: int, seed: int) -> RunSummary:
         "nw_ucla_xview",
         [
             *SMALL_MODEL,
-            *VARIANTS[variant],
+            *RECIPES[variant],
             f"seed={seed}",
             f"data.root={work / 'data'}",
             "data.train_split=view1_train",
@@ -89,7 +78,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=50, help="fine-tuning epochs (default 50)")
     parser.add_argument("--seed", type=int, default=0, help="initial weights, data order")
     parser.add_argument(
-        "--only", choices=sorted(VARIANTS), action="append", help="these variants (repeatable)"
+        "--only", choices=sorted(RECIPES), action="append", help="these variants (repeatable)"
     )
     parser.add_argument(
         "--work-dir", type=Path, default=REPO / "runs" / "viewpoint", help="data and runs"
@@ -105,14 +94,14 @@ def main() -> int:
     if not (args.work_dir / "data" / "meta.json").is_file():
         prepare_dataset("nw_ucla", NW_UCLA, args.work_dir / "data", overwrite=True)
     records = json.loads(args.results.read_text()) if args.results.is_file() else []
-    for variant in args.only or list(VARIANTS):
+    for variant in args.only or list(RECIPES):
         summary = run(args.work_dir, variant, args.epochs, args.seed)
         key = (variant, args.epochs, args.seed)
         records = [r for r in records if (r["variant"], r["epochs"], r["seed"]) != key]
         records.append(
             {
                 "variant": variant,
-                "options": VARIANTS[variant],
+                "options": RECIPES[variant],
                 "protocol": "train view 1, validate view 2 (view 3 untouched)",
                 "epochs": args.epochs,
                 "seed": args.seed,
@@ -125,12 +114,10 @@ def main() -> int:
         write_json_atomic(args.results, records, indent=1)
         print(json.dumps({k: v for k, v in records[-1].items() if k != "val_curve"}), flush=True)
         if args.commit:
-            subprocess.run(["git", "-C", str(REPO), "add", str(args.results)], check=False)
             top1 = records[-1]["val_top1"]
-            message = f"Viewpoint study: {variant} seed {args.seed}, view-2 top-1 {top1} %"
-            subprocess.run(
-                ["git", "-C", str(REPO), "commit", "-q", "-m", message, "--", str(args.results)],
-                check=False,
+            commit(
+                [args.results],
+                f"Viewpoint study: {variant} seed {args.seed}, view-2 top-1 {top1} %",
             )
     print("| variant | options | val top-1 % (view 2) |\n|---|---|---|")
     for r in sorted(records, key=lambda r: -r["val_top1"]):
