@@ -73,9 +73,11 @@ class PreparedWriter:
         if data.shape[1] == 0:
             raise DataError(f"{sequence.name}: no body in any frame")
         data = fit_frames(data, self.max_frames)
-        if "stamps" in sequence.extra and data.shape[1] != sequence.frames:
+        timed = "stamps" in sequence.extra or "intervals" in sequence.extra
+        if timed and data.shape[1] != sequence.frames:
             raise DataError(
-                f"{sequence.name}: a recording with stamps must keep every frame "
+                f"{sequence.name}: a recording with stamps or labelled intervals must keep every "
+                "frame "
                 f"({sequence.frames} frames; frames without a body or over {self.max_frames})"
             )
         record = np.zeros(self.record_shape, dtype=np.float32)

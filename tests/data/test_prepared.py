@@ -7,9 +7,11 @@ import torch
 from masksem_core.config import load_experiment
 from masksem_core.data.demo import DEMO_CLASS_NAMES, generate_demo_dataset
 from masksem_core.data.prepare import prepare_dataset, prepare_demo_dataset, prepared_to_pyskl
-from masksem_core.data.prepared import PreparedData
+from masksem_core.data.prepared import PreparedData, PreparedWriter
+from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import label_fraction_subset, stratified_split
 from masksem_core.engine.builders import evaluation_windows, training_windows
+from masksem_core.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +141,15 @@ def test_bad_files_are_skipped_with_reasons_and_no_partial_directory(shared_data
         prepare_dataset("nw_ucla", src, tmp_path / "u", progress=False)
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert not leftovers and not (tmp_path / "u").exists()
+
+
+def test_a_recording_with_intervals_is_never_resampled(tmp_path):
+    """Resampling a long recording would move every labelled interval: refused with a reason."""
+    data = np.random.default_rng(0).normal(size=(1, 50, 25, 3)).astype(np.float32)
+    writer = PreparedWriter(tmp_path / "out", num_bodies=1, num_joints=25, max_frames=40)
+    clip = SkeletonSequence("clip", 0, data)
+    writer.add(clip)  # a trimmed clip is resampled to the record length
+    assert writer.samples[-1]["frames"] == 40
+    recording = SkeletonSequence("take", -1, data, extra={"intervals": [[0, 5, 20]]})
+    with pytest.raises(DataError, match="take: a recording with stamps or labelled intervals"):
+        writer.add(recording)
