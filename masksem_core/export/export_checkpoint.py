@@ -186,6 +186,11 @@ def window_line(data: DataConfig, report: dict) -> str:
         "resampled to the window, as the recognizer sees it; a `no action` class trained on "
         f"idle windows ({data.background_fraction:.0%} of training windows)."
     )
+    if data.context_fraction:
+        line += (
+            f" {data.context_fraction:.0%} of the training actions were chained between two "
+            "other actions of the split (back to back) instead of a person standing still."
+        )
     calibration = report.get("calibration")
     if calibration:
         line += (
