@@ -17,11 +17,24 @@ SMALL_MODEL = [
     "model.decoder_heads=4",
     "model.decoder_mlp_dim=128",
 ]
-# Data recipes: viewpoint augmentation and normalisation, as config overrides
+# Data recipes: viewpoint augmentation and normalisation, as config overrides; each sets every
+# option it is about, so a recipe means the same whatever the config's defaults
 RECIPES = {
-    "mamp_rotation": [],  # random rotation ±0.3 rad about each axis (MAMP's NTU value; default)
-    "wide_vertical": ["data.rotation=[0.3, 1.05, 0.3]"],  # ±60° about the vertical axis
-    "normalised": ["data.normalise_view=true", "data.normalise_scale=true"],
+    "mamp_rotation": [  # random rotation ±0.3 rad about each axis (MAMP's NTU value)
+        "data.rotation=[0.3, 0.3, 0.3]",
+        "data.normalise_view=false",
+        "data.normalise_scale=false",
+    ],
+    "wide_vertical": [  # ±60° about the vertical axis
+        "data.rotation=[0.3, 1.05, 0.3]",
+        "data.normalise_view=false",
+        "data.normalise_scale=false",
+    ],
+    "normalised": [
+        "data.rotation=[0.3, 0.3, 0.3]",
+        "data.normalise_view=true",
+        "data.normalise_scale=true",
+    ],
     "wide_normalised": [
         "data.rotation=[0.3, 1.05, 0.3]",
         "data.normalise_view=true",
