@@ -17,6 +17,19 @@ SMALL_MODEL = [
     "model.decoder_heads=4",
     "model.decoder_mlp_dim=128",
 ]
+MODEL_SIZES = {
+    "3x64": SMALL_MODEL,
+    "4x128": [
+        "model.dim=128",
+        "model.depth=4",
+        "model.heads=8",
+        "model.mlp_dim=256",
+        "model.decoder_dim=128",
+        "model.decoder_depth=1",
+        "model.decoder_heads=8",
+        "model.decoder_mlp_dim=256",
+    ],
+}
 # Data recipes: viewpoint augmentation and normalisation, as config overrides; each sets every
 # option it is about, so a recipe means the same whatever the config's defaults
 RECIPES = {

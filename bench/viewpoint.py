@@ -2,19 +2,21 @@
 
 The standard split trains on views 1–2 and tests on view 3, a camera position the model never
 saw. Settings are chosen here on a protocol that never touches view 3: train on view 1,
-validate on view 2 (also a camera the model never saw). Each variant fine-tunes the same 3×64
-encoder from scratch (same seed: same initial weights and data order) and differs only in its
-data options:
+validate on view 2 (also a camera the model never saw). Each variant fine-tunes the same
+encoder from scratch (same seed and size: same initial weights and data order) and differs only
+in its data options:
 
-  mamp_rotation        random rotation ±0.3 rad about each axis (MAMP's NTU value; default)
+  mamp_rotation        random rotation ±0.3 rad about each axis (MAMP's NTU value)
   wide_vertical        ±0.3 rad about x and z, ±1.05 rad (60°) about the vertical axis y
   normalised           MAMP's rotation, windows in the body's own frame, torso length 1
+                       (chosen here; nw_ucla_xview's default)
   wide_normalised      wide_vertical and normalised together
 
 Every finished run is appended to docs/viewpoint.json at once (resumable: a finished run is
 skipped, an interrupted one resumes from its last epoch) and committed with --commit.
 
   python bench/viewpoint.py --epochs 50 --commit        # the table of validation top-1
+  python bench/viewpoint.py --only normalised --size 4x128 --commit   # a larger encoder
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 from pathlib import Path
 
 from machine import cpu_name  # bench/ is the script's folder
-from study_common import RECIPES, SMALL_MODEL, commit
+from study_common import MODEL_SIZES, RECIPES, commit
 
 from masksem_core.atomic import write_json_atomic
 from masksem_core.config import load_experiment
@@ -40,13 +42,18 @@ REPO = Path(__file__).resolve().parents[1]
 NW_UCLA = REPO.parent / "shared" / "data" / "nw_ucla"
 
 
-def run(work: Path, variant: str, epochs: int, seed: int) -> RunSummary:
+def record_key(record: dict) -> tuple:
+    """(variant, epochs, seed, size); records from before sizes are 3×64."""
+    return record["variant"], record["epochs"], record["seed"], record.get("size", "3x64")
+
+
+def run(work: Path, variant: str, epochs: int, seed: int, size: str) -> RunSummary:
     """Fine-tune from scratch on view 1, validate on view 2 (resumable)."""
-    out = work / f"{variant}_e{epochs}_s{seed}"
+    out = work / (f"{variant}_e{epochs}_s{seed}" + ("" if size == "3x64" else f"_{size}"))
     config = load_experiment(
         "nw_ucla_xview",
         [
-            *SMALL_MODEL,
+            *MODEL_SIZES[size],
             *RECIPES[variant],
             f"seed={seed}",
             f"data.root={work / 'data'}",
@@ -67,7 +74,7 @@ def run(work: Path, variant: str, epochs: int, seed: int) -> RunSummary:
     if (folder / SUMMARY).is_file():
         return RunSummary.read(folder)
     resume = "auto" if (folder / CHECKPOINT).is_file() else None
-    print(f"== {variant} (seed {seed}, {epochs} epochs)" + (" resuming" if resume else ""))
+    print(f"== {variant} (seed {seed}, {epochs} epochs, {size})" + (" resuming" if resume else ""))
     return run_stage(config, context, builder, resume)
 
 
@@ -86,6 +93,9 @@ def main() -> int:
     parser.add_argument(
         "--results", type=Path, default=REPO / "docs" / "viewpoint.json", help="records (JSON)"
     )
+    parser.add_argument(
+        "--size", choices=sorted(MODEL_SIZES), default="3x64", help="encoder depth × width"
+    )
     parser.add_argument("--commit", action="store_true", help="git-commit each finished record")
     args = parser.parse_args()
     if not NW_UCLA.is_dir():
@@ -95,12 +105,13 @@ def main() -> int:
         prepare_dataset("nw_ucla", NW_UCLA, args.work_dir / "data", overwrite=True)
     records = json.loads(args.results.read_text()) if args.results.is_file() else []
     for variant in args.only or list(RECIPES):
-        summary = run(args.work_dir, variant, args.epochs, args.seed)
-        key = (variant, args.epochs, args.seed)
-        records = [r for r in records if (r["variant"], r["epochs"], r["seed"]) != key]
+        summary = run(args.work_dir, variant, args.epochs, args.seed, args.size)
+        key = (variant, args.epochs, args.seed, args.size)
+        records = [r for r in records if record_key(r) != key]
         records.append(
             {
                 "variant": variant,
+                "size": args.size,
                 "options": RECIPES[variant],
                 "protocol": "train view 1, validate view 2 (view 3 untouched)",
                 "epochs": args.epochs,
@@ -117,11 +128,12 @@ def main() -> int:
             top1 = records[-1]["val_top1"]
             commit(
                 [args.results],
-                f"Viewpoint study: {variant} seed {args.seed}, view-2 top-1 {top1} %",
+                f"Viewpoint study: {variant} ({args.size}) seed {args.seed}, view-2 top-1 {top1} %",
             )
-    print("| variant | options | val top-1 % (view 2) |\n|---|---|---|")
+    print("| variant | size | epochs | seed | val top-1 % (view 2) |\n|---|---|---|---|---|")
     for r in sorted(records, key=lambda r: -r["val_top1"]):
-        print(f"| {r['variant']} | {' '.join(r['options']) or 'default'} | {r['val_top1']:.2f} |")
+        variant, epochs, seed, size = record_key(r)
+        print(f"| {variant} | {size} | {epochs} | {seed} | {r['val_top1']:.2f} |")
     return 0
 
 
