@@ -37,7 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--dataset",
         choices=DATASETS,
         help="source format: NTU RGB+D 60/120 raw .skeleton, PKU-MMD phase I/II "
-        "(skeleton + label folders and the published split files), NW-UCLA json, "
+        "(skeleton + label folders and the published split files; pku1/pku2: the labelled "
+        "clips, pku1_stream/pku2_stream: whole videos with their labelled intervals, for "
+        "stream windows and the streaming evaluation), NW-UCLA json, "
         "GTU txt, UTKinect-Action3D recordings (joints_sSS_eEE.txt + actionLabel.txt), "
         "a pyskl annotation pickle, or the synthetic demo data",
     )

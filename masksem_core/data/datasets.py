@@ -11,7 +11,8 @@ from masksem_core.data import gtu, nw_ucla, utkinect
 from masksem_core.data.ntu import ACTION_NAMES as NTU_ACTION_NAMES
 from masksem_core.data.ntu import ntu_splits, parse_ntu_name, read_ntu_skeleton
 from masksem_core.data.pku import ACTION_NAMES as PKU_ACTION_NAMES
-from masksem_core.data.pku import pku_splits, read_pku_clips
+from masksem_core.data.pku import FPS as PKU_FPS
+from masksem_core.data.pku import pku_splits, read_pku_clips, read_pku_recording
 from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import label_fraction_subset, stratified_split
 from masksem_core.errors import DataError
@@ -20,6 +21,9 @@ from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout
 GTU_TEST_FRACTION = 0.3
 GTU_VAL_FRACTION = 0.15  # of the training split: calibration and settings, never the test split
 GTU_SPLIT_SEED = 0
+# frames stored per whole PKU-MMD video (stream mode): 5 min at 30 Hz, 5.4 MB a video; a longer
+# video is skipped with the reason
+PKU_RECORD_FRAMES = 9000
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,32 @@ def _pku_spec(name: str) -> DatasetSpec:
     return DatasetSpec(name, NTU25, 2, PKU_ACTION_NAMES, _pku_items, _read_pku, _pku_splits)
 
 
+def _read_pku_recording(item: tuple[Path, Path]) -> list[SkeletonSequence]:
+    return [read_pku_recording(*item)]
+
+
+def _pku_stream_spec(name: str) -> DatasetSpec:
+    """Whole PKU-MMD videos with their labelled intervals (``data.window_mode: stream``)."""
+    return DatasetSpec(
+        name,
+        NTU25,
+        2,
+        PKU_ACTION_NAMES,
+        _pku_items,
+        _read_pku_recording,
+        _pku_splits,
+        fps=PKU_FPS,
+        record_frames=PKU_RECORD_FRAMES,
+    )
+
+
 SPECS: dict[str, DatasetSpec] = {
     "ntu60": _ntu_spec("ntu60", 60, 17),
     "ntu120": _ntu_spec("ntu120", 120, 32),
     "pku1": _pku_spec("pku1"),
     "pku2": _pku_spec("pku2"),
+    "pku1_stream": _pku_stream_spec("pku1_stream"),
+    "pku2_stream": _pku_stream_spec("pku2_stream"),
     "nw_ucla": DatasetSpec(
         "nw_ucla",
         KINECT_V1_20,

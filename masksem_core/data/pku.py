@@ -1,4 +1,5 @@
-"""PKU-MMD phase I/II: per-video skeleton txt (150 numbers a frame) + label txt → clips."""
+"""PKU-MMD phase I/II: per-video skeleton txt (150 numbers a frame) + label txt → clips (the
+paper's protocol) or whole recordings with their labelled intervals (stream windows)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,7 @@ ACTION_NAMES = (
     "writing",
 )
 NUM_CLASSES = len(ACTION_NAMES)
+FPS = 30.0  # Kinect v2 frame rate of the recordings
 
 
 def read_pku_video(path: str | Path) -> np.ndarray:
@@ -135,6 +137,31 @@ def read_pku_clips(skeleton_path: str | Path, label_path: str | Path) -> list[Sk
             )
         )
     return out
+
+
+def read_pku_recording(skeleton_path: str | Path, label_path: str | Path) -> SkeletonSequence:
+    """A whole video as one continuous recording with its labelled actions, for stream windows
+    and the streaming evaluation: (2, T', 25, 3) of the frames in which a body is present, with
+    ``extra`` stamps (frame / 30 Hz: a frame without a body leaves a gap in time, not a jump)
+    and intervals (class, first index, end index) re-indexed onto the kept frames."""
+    skeleton_path = Path(skeleton_path)
+    video = read_pku_video(skeleton_path)
+    kept = np.flatnonzero(np.abs(video).sum(axis=(0, 2, 3)) > 0)
+    if kept.size == 0:
+        raise SkeletonFileError(skeleton_path, "no body in any frame")
+    intervals = []
+    for label, start, end in read_pku_labels(label_path, video.shape[1]):
+        first, stop = np.searchsorted(kept, start), np.searchsorted(kept, end)
+        if stop - first >= 2:  # an action with fewer than 2 skeletons is unusable
+            intervals.append([label, int(first), int(stop)])
+    name = skeleton_path.stem
+    return SkeletonSequence(
+        name=name,
+        label=-1,
+        data=np.ascontiguousarray(video[:, kept]),
+        view=VIEWS.get(name.rsplit("-", 1)[-1], -1),
+        extra={"video": name, "stamps": (kept / FPS).tolist(), "intervals": intervals},
+    )
 
 
 def read_pku_split_file(path: str | Path) -> dict[str, set[str]]:

@@ -6,7 +6,7 @@ import pytest
 
 from masksem_core.data.gtu import read_gtu
 from masksem_core.data.nw_ucla import read_nw_ucla
-from masksem_core.data.pku import read_pku_clips, read_pku_split_file
+from masksem_core.data.pku import read_pku_clips, read_pku_recording, read_pku_split_file
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.data.prepared import PreparedData
 from masksem_core.data.pyskl import read_pyskl
@@ -100,6 +100,33 @@ def test_pku_tree_prepares_with_action_names_and_published_splits(tmp_path):
     videos = [s["extra"]["video"] for s in prepared.samples]
     assert sorted(videos[i] for i in prepared.split_indices("xsub_test")) == ["0003-R", "0003-R"]
     assert sorted(videos[i] for i in prepared.split_indices("xview_test")) == ["0002-L", "0002-L"]
+
+
+def test_a_pku_video_as_one_recording_with_its_intervals(tmp_path):
+    root = _pku_tree(tmp_path)
+    path = root / "skeleton" / "0002-L.txt"
+    frames = np.loadtxt(path)
+    frames[5:8] = 0  # the person leaves the view for three frames inside the first action
+    np.savetxt(path, frames, fmt="%.5f")
+    recording = read_pku_recording(path, root / "label" / "0002-L.txt")
+    assert recording.label == -1 and recording.data.shape == (2, 37, 25, 3)
+    stamps = np.array(recording.extra["stamps"])
+    assert stamps[5] == pytest.approx(8 / 30)  # a gap in time, not a jump in the frames
+    # labels 3 [0, 12) and 7 [15, 39) (1-based classes) on the 37 kept frames
+    assert recording.extra["intervals"] == [[2, 0, 9], [6, 12, 36]]
+
+
+def test_pku_stream_tree_prepares_whole_videos(tmp_path):
+    root = _pku_tree(tmp_path / "pku")
+    prepare_dataset("pku1_stream", root, tmp_path / "prepared", progress=False)
+    prepared = PreparedData(tmp_path / "prepared")
+    assert len(prepared.samples) == 3 and prepared.fps == 30.0
+    actions = prepared.actions("xsub_train")
+    assert [(label, first, end) for _, label, first, end in actions] == [
+        (2, 0, 12),
+        (6, 15, 39),
+    ] * 2
+    np.testing.assert_allclose(prepared.stamps(0)[:3], [0, 1 / 30, 2 / 30])
 
 
 def test_pku_bad_rows(tmp_path):
