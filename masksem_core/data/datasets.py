@@ -13,7 +13,7 @@ from masksem_core.data.ntu import ntu_splits, parse_ntu_name, read_ntu_skeleton
 from masksem_core.data.pku import ACTION_NAMES as PKU_ACTION_NAMES
 from masksem_core.data.pku import FPS as PKU_FPS
 from masksem_core.data.pku import pku_splits, read_pku_clips, read_pku_recording
-from masksem_core.data.sequence import SkeletonSequence
+from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
 from masksem_core.data.splits import label_fraction_subset, stratified_split
 from masksem_core.errors import DataError
 from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout
@@ -22,7 +22,7 @@ GTU_TEST_FRACTION = 0.3
 GTU_VAL_FRACTION = 0.15  # of the training split: calibration and settings, never the test split
 GTU_SPLIT_SEED = 0
 # frames stored per whole PKU-MMD video (stream mode): 5 min at 30 Hz, 5.4 MB a video; a longer
-# video is skipped with the reason
+# video is skipped, with the reason in the preparation report
 PKU_RECORD_FRAMES = 9000
 
 
@@ -124,7 +124,14 @@ def _pku_spec(name: str) -> DatasetSpec:
 
 
 def _read_pku_recording(item: tuple[Path, Path]) -> list[SkeletonSequence]:
-    return [read_pku_recording(*item)]
+    recording = read_pku_recording(*item)
+    if recording.frames > PKU_RECORD_FRAMES:
+        raise SkeletonFileError(
+            item[0],
+            f"{recording.frames} frames with a body, more than the {PKU_RECORD_FRAMES} stored "
+            "per video",
+        )
+    return [recording]
 
 
 def _pku_stream_spec(name: str) -> DatasetSpec:

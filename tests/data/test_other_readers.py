@@ -4,6 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
+from masksem_core.data import datasets
 from masksem_core.data.gtu import read_gtu
 from masksem_core.data.nw_ucla import read_nw_ucla
 from masksem_core.data.pku import read_pku_clips, read_pku_recording, read_pku_split_file
@@ -116,7 +117,7 @@ def test_a_pku_video_as_one_recording_with_its_intervals(tmp_path):
     assert recording.extra["intervals"] == [[2, 0, 9], [6, 12, 36]]
 
 
-def test_pku_stream_tree_prepares_whole_videos(tmp_path):
+def test_pku_stream_tree_prepares_whole_videos(tmp_path, monkeypatch):
     root = _pku_tree(tmp_path / "pku")
     prepare_dataset("pku1_stream", root, tmp_path / "prepared", progress=False)
     prepared = PreparedData(tmp_path / "prepared")
@@ -127,6 +128,16 @@ def test_pku_stream_tree_prepares_whole_videos(tmp_path):
         (6, 15, 39),
     ] * 2
     np.testing.assert_allclose(prepared.stamps(0)[:3], [0, 1 / 30, 2 / 30])
+    long_video = root / "skeleton" / "0003-R.txt"
+    long_video.write_text(long_video.read_text() * 2)  # 80 frames
+    monkeypatch.setattr(datasets, "PKU_RECORD_FRAMES", 60)
+    report = prepare_dataset("pku1_stream", root, tmp_path / "short", workers=1, progress=False)
+    assert report.skipped == [
+        (
+            str((long_video, root / "label" / "0003-R.txt")),
+            "80 frames with a body, more than the 60 stored per video",
+        )
+    ]
 
 
 def test_pku_bad_rows(tmp_path):
