@@ -235,6 +235,11 @@ class PreparedData:
             return [tuple(map(int, a)) for a in sample["extra"]["intervals"]]
         return [(sample["label"], 0, sample["frames"])]
 
+    def action_frames(self, index: int, first: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frames [first, end) of a sample, (T, M, V, C), and their stamps: one labelled action."""
+        frames = self.data[index, :, first:end].transpose(1, 0, 2, 3)
+        return np.asarray(frames, dtype=np.float32), self.stamps(index)[first:end]
+
     def actions(self, split: str) -> list[tuple[int, int, int, int]]:
         """(sample, label, first frame, end frame) of every labelled action of a split."""
         return [(i, *a) for i in self.split_indices(split) for a in self.intervals(i)]

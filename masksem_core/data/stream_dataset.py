@@ -71,8 +71,7 @@ class StreamWindowDataset(Dataset):
     def clip(self, item: int) -> tuple[np.ndarray, np.ndarray, list[Interval]]:
         """An item's labelled frames (T, M, V, C), their stamps and its one interval."""
         index, label, first, end = self.items[item]
-        stamps = self.prepared.stamps(index)[first:end]
-        frames = self.prepared.sequence(index)[:, first:end].transpose(1, 0, 2, 3)
+        frames, stamps = self.prepared.action_frames(index, first, end)
         return frames, stamps, [Interval(label, float(stamps[0]), float(stamps[-1]))]
 
     def timeline(

@@ -45,8 +45,7 @@ class Scenario:
 def action_clip(prepared: PreparedData, item: tuple[int, int, int, int]) -> Stream:
     """One labelled action alone: its frames at its stamps."""
     index, label, first, end = item
-    stamps = prepared.stamps(index)[first:end]
-    frames = prepared.sequence(index)[:, first:end].transpose(1, 0, 2, 3)
+    frames, stamps = prepared.action_frames(index, first, end)
     name = prepared.class_names[label]
     return Stream(
         f"{prepared.samples[index]['name']}:{first}",
