@@ -53,6 +53,7 @@ from study_common import (  # bench/ is the script's folder
     RECIPES,
     SMALL_MODEL,
     commit,
+    finished_or_run,
 )
 
 from masksem_core.atomic import write_json_atomic
@@ -60,10 +61,8 @@ from masksem_core.config import ExperimentConfig, load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.checkpoint import load_checkpoint
 from masksem_core.engine.distributed import setup_distributed
-from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
-from masksem_core.engine.stage import run_stage
 from masksem_core.engine.summary import RunSummary
-from masksem_core.engine.tasks import FineTuning, Pretraining, StageBuilder, linear_probe
+from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -237,16 +236,6 @@ def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
     builder = Pretraining(config, setup_distributed("cpu"), init)
     summary = finished_or_run(config, builder, f"pretrain {out.name}")
     return Path(summary.checkpoint), before + summary.wall_seconds
-
-
-def finished_or_run(config: ExperimentConfig, builder: StageBuilder, what: str) -> RunSummary:
-    """The stage's summary when it has finished; otherwise run (or resume) it."""
-    folder = stage_dir(config, builder.stage)
-    if (folder / SUMMARY).is_file():
-        return RunSummary.read(folder)
-    resume = "auto" if (folder / CHECKPOINT).is_file() else None
-    print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
-    return run_stage(config, setup_distributed("cpu"), builder, resume)
 
 
 def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> RunSummary:

@@ -7,6 +7,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from masksem_core.config import ExperimentConfig
+from masksem_core.engine.distributed import setup_distributed
+from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
+from masksem_core.engine.stage import run_stage
+from masksem_core.engine.summary import RunSummary
+from masksem_core.engine.tasks import StageBuilder
+
 SMALL_MODEL = [
     "model.dim=64",
     "model.depth=3",
@@ -55,6 +62,16 @@ RECIPES = {
     ],
 }
 DEFAULT_RECIPE = "mamp_rotation"
+
+
+def finished_or_run(config: ExperimentConfig, builder: StageBuilder, what: str) -> RunSummary:
+    """The stage's summary when it has finished; otherwise run (or resume) it."""
+    folder = stage_dir(config, builder.stage)
+    if (folder / SUMMARY).is_file():
+        return RunSummary.read(folder)
+    resume = "auto" if (folder / CHECKPOINT).is_file() else None
+    print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
+    return run_stage(config, setup_distributed("cpu"), builder, resume)
 
 
 def commit(paths: list[Path], message: str) -> None:

@@ -27,14 +27,12 @@ import sys
 from pathlib import Path
 
 from machine import cpu_name  # bench/ is the script's folder
-from study_common import MODEL_SIZES, RECIPES, commit
+from study_common import MODEL_SIZES, RECIPES, commit, finished_or_run
 
 from masksem_core.atomic import write_json_atomic
 from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.distributed import setup_distributed
-from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
-from masksem_core.engine.stage import run_stage
 from masksem_core.engine.summary import RunSummary
 from masksem_core.engine.tasks import FineTuning
 
@@ -68,14 +66,8 @@ def run(work: Path, variant: str, epochs: int, seed: int, size: str) -> RunSumma
             f"experiment=viewpoint_{variant}",
         ],
     )
-    context = setup_distributed("cpu")
-    builder = FineTuning(config, context, None)
-    folder = stage_dir(config, builder.stage)
-    if (folder / SUMMARY).is_file():
-        return RunSummary.read(folder)
-    resume = "auto" if (folder / CHECKPOINT).is_file() else None
-    print(f"== {variant} (seed {seed}, {epochs} epochs, {size})" + (" resuming" if resume else ""))
-    return run_stage(config, context, builder, resume)
+    builder = FineTuning(config, setup_distributed("cpu"), None)
+    return finished_or_run(config, builder, f"{variant} (seed {seed}, {epochs} epochs, {size})")
 
 
 def main() -> int:
