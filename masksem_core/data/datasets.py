@@ -119,10 +119,6 @@ def _read_pku(item: tuple[Path, Path]) -> list[SkeletonSequence]:
     return read_pku_clips(*item)
 
 
-def _pku_spec(name: str) -> DatasetSpec:
-    return DatasetSpec(name, NTU25, 2, PKU_ACTION_NAMES, _pku_items, _read_pku, _pku_splits)
-
-
 def _read_pku_recording(item: tuple[Path, Path]) -> list[SkeletonSequence]:
     recording = read_pku_recording(*item)
     if recording.frames > PKU_RECORD_FRAMES:
@@ -134,18 +130,19 @@ def _read_pku_recording(item: tuple[Path, Path]) -> list[SkeletonSequence]:
     return [recording]
 
 
-def _pku_stream_spec(name: str) -> DatasetSpec:
-    """Whole PKU-MMD videos with their labelled intervals (``data.window_mode: stream``)."""
+def _pku_spec(name: str, whole_videos: bool = False) -> DatasetSpec:
+    """PKU-MMD's labelled clips, or its whole videos with their labelled intervals
+    (``data.window_mode: stream``)."""
     return DatasetSpec(
         name,
         NTU25,
         2,
         PKU_ACTION_NAMES,
         _pku_items,
-        _read_pku_recording,
+        _read_pku_recording if whole_videos else _read_pku,
         _pku_splits,
         fps=PKU_FPS,
-        record_frames=PKU_RECORD_FRAMES,
+        record_frames=PKU_RECORD_FRAMES if whole_videos else None,
     )
 
 
@@ -154,8 +151,8 @@ SPECS: dict[str, DatasetSpec] = {
     "ntu120": _ntu_spec("ntu120", 120, 32),
     "pku1": _pku_spec("pku1"),
     "pku2": _pku_spec("pku2"),
-    "pku1_stream": _pku_stream_spec("pku1_stream"),
-    "pku2_stream": _pku_stream_spec("pku2_stream"),
+    "pku1_stream": _pku_spec("pku1_stream", whole_videos=True),
+    "pku2_stream": _pku_spec("pku2_stream", whole_videos=True),
     "nw_ucla": DatasetSpec(
         "nw_ucla",
         KINECT_V1_20,
