@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from masksem_core.export.onnx_export import ATTENTION_EXPORTS
+from masksem_core.runtime.decision_rule import DECISION_RULES
 from masksem_training.cli_common import report_errors
 
 
@@ -67,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         "threshold is chosen on that split so that at most this share of its idle windows "
         "name an action (default 0.02); stored in the model with the fitted temperature",
     )
+    parser.add_argument(
+        "--decision-rule",
+        choices=DECISION_RULES,
+        default="action_mass",
+        help="how a calibrated model's probabilities name an action: action_mass (default; "
+        "an action happens when 1 - p(no action) reaches the threshold, and it is the most "
+        "probable action) or top_class (the most probable class, when its probability reaches "
+        "the threshold and it is not 'no action'); chosen on GTU's validation split (README)",
+    )
     args = parser.parse_args(argv)
     return report_errors(lambda: export(args))
 
@@ -84,6 +94,7 @@ def export(args: argparse.Namespace) -> None:
         args.int8,
         args.attention,
         args.target_false_alarm,
+        args.decision_rule,
     )
     if args.model_card:
         card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))

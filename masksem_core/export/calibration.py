@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masksem_core.runtime.decision_rule import candidate_actions, names_action
+
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
 
 
@@ -28,23 +30,27 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(min(TEMPERATURES, key=nll))
 
 
-def idle_threshold(probabilities: np.ndarray, background: int, target_rate: float) -> float:
+def idle_threshold(
+    probabilities: np.ndarray, background: int, target_rate: float, rule: str
+) -> float:
     """A score threshold at which at most ``target_rate`` of these idle windows (rows) would
-    name an action (their top class is not ``background`` and scores at least the threshold):
-    halfway between the highest score that must be refused and the next one up (1 above it).
-    0 when fewer than that many name an action at all."""
-    top = probabilities.argmax(axis=1)
-    scores = np.sort(probabilities.max(axis=1)[top != background])  # windows naming an action
+    name an action under the decision ``rule`` (their candidate is not ``background`` and
+    scores at least the threshold): halfway between the highest score that must be refused and
+    the next higher one (1 above it; tied scores are refused together). 0 when fewer than
+    that many name an action at all."""
+    index, score = candidate_actions(probabilities, background, rule)
+    scores = np.sort(score[index != background])  # windows that can name an action
     allowed = int(np.floor(target_rate * len(probabilities)))
     if len(scores) <= allowed:
         return 0.0
-    refused = len(scores) - allowed - 1  # the highest score that must not name an action
-    upper = scores[refused + 1] if refused + 1 < len(scores) else 1.0
-    return float((scores[refused] + upper) / 2)
+    refused = scores[len(scores) - allowed - 1]  # the highest score that must not name one
+    higher = scores[scores > refused]
+    return float((refused + (higher[0] if len(higher) else 1.0)) / 2)
 
 
 @dataclass(frozen=True)
 class Calibration:
+    decision_rule: str
     temperature: float
     threshold: float
     target_false_alarm: float
@@ -54,16 +60,22 @@ class Calibration:
 
 
 def calibrate(
-    logits: np.ndarray, labels: np.ndarray, background: int, target_false_alarm: float
+    logits: np.ndarray,
+    labels: np.ndarray,
+    background: int,
+    target_false_alarm: float,
+    rule: str,
 ) -> Calibration:
-    """Temperature on every validation window, then the threshold on its idle ones."""
+    """Temperature on every validation window, then the threshold of the decision ``rule``
+    on its idle ones."""
     temperature = fit_temperature(logits, labels)
     probabilities = softmax(logits, temperature)
     idle = labels == background
-    threshold = idle_threshold(probabilities[idle], background, target_false_alarm)
-    top, score = probabilities.argmax(axis=1), probabilities.max(axis=1)
-    named = (top != background) & (score >= threshold)
+    threshold = idle_threshold(probabilities[idle], background, target_false_alarm, rule)
+    top, score = candidate_actions(probabilities, background, rule)
+    named = names_action(top, score, background, threshold)
     return Calibration(
+        decision_rule=rule,
         temperature=temperature,
         threshold=threshold,
         target_false_alarm=target_false_alarm,

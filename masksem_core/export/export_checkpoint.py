@@ -59,14 +59,18 @@ def real_windows(
     return np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
 
 
-CALIBRATION_IDLE_WINDOWS = 4  # per validation action: enough idle windows for a 2 % rate
+CALIBRATION_IDLE_WINDOWS = 16  # per validation action: a 2 % rate is ≥ 16 windows on GTU
 
 
 def calibrate_on(
-    model: ActionClassifier, prepared: PreparedData, data: DataConfig, target_false_alarm: float
+    model: ActionClassifier,
+    prepared: PreparedData,
+    data: DataConfig,
+    target_false_alarm: float,
+    decision_rule: str,
 ) -> Calibration:
-    """Calibrate on the validation split's stream windows: each action's, and
-    ``CALIBRATION_IDLE_WINDOWS`` idle windows per action."""
+    """Calibrate ``decision_rule`` on the validation split's stream windows: each action's,
+    and ``CALIBRATION_IDLE_WINDOWS`` idle windows per action."""
     windows = stream_windows(
         prepared, data.val_split, data, train=False, idle_windows=CALIBRATION_IDLE_WINDOWS
     )
@@ -77,7 +81,11 @@ def calibrate_on(
             logits.append(model.eval()(torch.stack([x for x, _ in batch])).numpy())
             labels += [y for _, y in batch]
     return calibrate(
-        np.concatenate(logits), np.array(labels), windows.background, target_false_alarm
+        np.concatenate(logits),
+        np.array(labels),
+        windows.background,
+        target_false_alarm,
+        decision_rule,
     )
 
 
@@ -115,11 +123,13 @@ def export_checkpoint(
     int8: bool = False,
     attention: str = "standard",
     target_false_alarm: float = 0.02,
+    decision_rule: str = "action_mass",
 ) -> dict:
     """Export, then check parity on random and real windows; optionally add an int8 variant.
     ``attention`` as in :func:`export_classifier`. A stream-mode model with a "no action" class
     and a ``data.val_split`` is calibrated on that split first (temperature, and the threshold
-    that names an action in at most ``target_false_alarm`` of its idle windows)."""
+    at which ``decision_rule`` names an action in at most ``target_false_alarm`` of its idle
+    windows)."""
     model, state = classifier_from_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
     data = config.data
@@ -127,10 +137,13 @@ def export_checkpoint(
     info = model_info(state, config, prepared, Path(checkpoint).name)
     report: dict = {}
     if info.window_mode == "stream" and info.background_class and data.val_split:
-        calibration = calibrate_on(model, prepared, data, target_false_alarm)
+        calibration = calibrate_on(model, prepared, data, target_false_alarm, decision_rule)
         report["calibration"] = asdict(calibration)
         info = replace(
-            info, temperature=calibration.temperature, score_threshold=calibration.threshold
+            info,
+            temperature=calibration.temperature,
+            score_threshold=calibration.threshold,
+            decision_rule=decision_rule,
         )
     out = export_classifier(model, out, info, attention=attention)
     session = ActionSession(out)
@@ -195,7 +208,8 @@ def window_line(data: DataConfig, report: dict) -> str:
     if calibration:
         line += (
             f" Calibrated on `{data.val_split}` ({calibration['windows']} windows): temperature "
-            f"{calibration['temperature']:.2f}, threshold {calibration['threshold']:.3f} for at "
+            f"{calibration['temperature']:.2f}, decision rule `{calibration['decision_rule']}`, "
+            f"threshold {calibration['threshold']:.3f} for at "
             f"most {calibration['target_false_alarm']:.0%} idle false alarms (there "
             f"{calibration['idle_false_alarm']:.1%}, actions named right "
             f"{calibration['action_recall']:.1%})."

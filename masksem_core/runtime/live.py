@@ -13,6 +13,7 @@ import numpy as np
 
 from masksem_core.data.windows import stream_window
 from masksem_core.errors import MaskSemError
+from masksem_core.runtime.decision_rule import candidate_actions, names_action
 
 
 class SkeletonMessageError(MaskSemError, ValueError):
@@ -158,10 +159,10 @@ class TimedSkeletonBuffer:
 class DecisionSmoother:
     """Thresholding + majority vote over the last ``window`` decisions.
 
-    When the model's top class is its ``background_class`` or the top probability is below
-    ``threshold`` the decision is ``no_action_label`` (a class of its own in the vote), so a
-    robot never acts on a low-confidence guess. ``smoothed`` is the mean of the probabilities
-    of the decisions voted over.
+    Each decision is the action that ``decision_rule`` (:mod:`decision_rule`) names at
+    ``threshold``, else ``no_action_label`` (a class of its own in the vote: the model's
+    ``background_class`` and low-confidence guesses), so a robot never acts on a guess.
+    ``smoothed`` is the mean of the probabilities of the decisions voted over.
     """
 
     class_names: tuple[str, ...]
@@ -169,6 +170,7 @@ class DecisionSmoother:
     window: int = 3
     no_action_label: str = "no action"
     background_class: str = ""
+    decision_rule: str = "top_class"
     history: deque = field(default_factory=deque)  # (decision, probabilities), oldest first
 
     @property
@@ -176,10 +178,12 @@ class DecisionSmoother:
         return np.mean([probabilities for _, probabilities in self.history], axis=0)
 
     def update(self, probabilities: np.ndarray) -> str:
-        best = int(np.argmax(probabilities))
-        name = self.class_names[best]
-        confident = probabilities[best] >= self.threshold and name != self.background_class
-        decision = name if confident else self.no_action_label
+        background = (
+            self.class_names.index(self.background_class) if self.background_class else None
+        )
+        index, score = candidate_actions(probabilities, background, self.decision_rule)
+        named = names_action(index, score, background, self.threshold)
+        decision = self.class_names[int(index)] if named else self.no_action_label
         self.history.append((decision, probabilities))
         while len(self.history) > max(1, self.window):
             self.history.popleft()

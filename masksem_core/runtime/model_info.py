@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 
 from masksem_core.errors import MaskSemError
+from masksem_core.runtime.decision_rule import DECISION_RULES
 
 NORMALISATION = (
     "centred on the layout's centre joint of the first body's first valid frame; "
@@ -43,6 +44,7 @@ class ModelInfo:
     temperature: float = 1.0  # probabilities = softmax(logits / temperature), calibrated
     score_threshold: float = -1.0  # calibrated decision threshold; < 0: none chosen
     background_class: str = ""  # the class that means "no action", if the model has one
+    decision_rule: str = "top_class"  # how probabilities name an action (decision_rule.py)
     view_normalisation: bool = False  # windows rotated into the body's own frame
     scale_normalisation: bool = False  # windows divided by the torso length
 
@@ -55,6 +57,12 @@ class ModelInfo:
             raise ModelFileError("a stream-mode model needs window_seconds > 0")
         if self.background_class and self.background_class not in self.class_names:
             raise ModelFileError(f"background class {self.background_class!r} is not a class")
+        if self.decision_rule not in DECISION_RULES:
+            raise ModelFileError(
+                f"decision_rule must be one of {DECISION_RULES}, got {self.decision_rule!r}"
+            )
+        if self.decision_rule == "action_mass" and not self.background_class:
+            raise ModelFileError("decision_rule action_mass needs a background class")
 
     def to_metadata(self) -> dict[str, str]:
         """String metadata props for the ONNX file."""

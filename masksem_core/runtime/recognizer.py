@@ -174,6 +174,7 @@ class LiveRecognizer:
             settings.smoothing_window,
             settings.no_action_label,
             info.background_class,
+            info.decision_rule,
         )
         return PersonStream(buffer, smoother, last_trigger=stamp)
 
