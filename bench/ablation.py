@@ -154,17 +154,19 @@ def record_key(record: dict) -> tuple:
 def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE) -> list[Run]:
     """Seeds 0 … seeds−1 of every row. Most important first: the Must-show rows seed by seed,
     then the remaining NW-UCLA rows, then GTU as a second set. Another recipe than MAMP's:
-    the random encoder, MAMP and MaskSem under it, linear and full fine-tuning, seed by seed."""
+    the random encoder, MAMP and MaskSem under it, linear and full fine-tuning, seed by seed,
+    NW-UCLA first, then GTU."""
     if recipe != DEFAULT_RECIPE:
         return [
             Run(
-                "nw_ucla",
+                dataset,
                 variant,
                 seed,
                 protocol,
                 0 if variant == "random_encoder" else PRETRAIN_EPOCHS,
                 recipe,
             )
+            for dataset in ("nw_ucla", "gtu")
             for seed in range(seeds)
             for variant in ("random_encoder", "mamp", "masksem")
             for protocol in ("finetune_100pct", "linear")
