@@ -115,6 +115,13 @@ class PretrainConfig:
         None, "start from another pretraining checkpoint (two-stage MaskSem), fresh optimiser"
     )
     then_linear_eval: bool = setting(False, "run the linear probe after pretraining")
+    window_mode: str = setting(
+        "data",
+        "windows pretraining learns from: data (data.window_mode) | clip | stream. A stream "
+        "model can pretrain on clip windows: its stream windows are mostly a standing person, "
+        "whose masked motion is noise the objective cannot predict",
+        ("data", *WINDOW_MODES),
+    )
 
 
 @dataclass(frozen=True)

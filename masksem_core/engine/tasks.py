@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from masksem_core.config import ExperimentConfig
+from masksem_core.config import DataConfig, ExperimentConfig
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.engine.builders import (
     build_classifier,
@@ -104,6 +104,12 @@ def compute_reference(
     return average_motion_reference(batches)
 
 
+def pretraining_data(config: ExperimentConfig) -> DataConfig:
+    """The data section pretraining reads: ``data`` in ``pretrain.window_mode``."""
+    mode = config.pretrain.window_mode
+    return config.data if mode == "data" else replace(config.data, window_mode=mode)
+
+
 class Pretraining:
     """Self-supervised MaskSem pretraining (section ``pretrain``). ``init``: start φ, θ and the
     decoder from another pretraining checkpoint (two-stage MaskSem) with a fresh optimiser."""
@@ -142,7 +148,7 @@ class Pretraining:
         config, context, data_cfg, cfg = (
             self.config,
             self.context,
-            self.config.data,
+            pretraining_data(self.config),
             self.config.pretrain,
         )
         loader, sampler = train_loader(

@@ -12,7 +12,7 @@ from masksem_core.engine.checkpoint import CheckpointError, load_checkpoint, sav
 from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.stage import run_stage
 from masksem_core.engine.summary import RunSummary
-from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe
+from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe, pretraining_data
 from tests.conftest import tiny_overrides
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,3 +170,11 @@ def test_random_encoder_probe_is_the_pretraining_initialisation(tiny_config):
     for name, value in initial["model"].items():
         if name.startswith("encoder."):
             assert torch.equal(probe[name], value), name
+
+
+def test_pretraining_reads_its_own_window_mode(tiny_config):
+    stream = replace(tiny_config, data=replace(tiny_config.data, window_mode="stream"))
+    assert pretraining_data(stream) == stream.data  # "data": as the data section says
+    clip = replace(stream, pretrain=replace(stream.pretrain, window_mode="clip"))
+    assert pretraining_data(clip) == replace(stream.data, window_mode="clip")
+    assert clip.data.window_mode == "stream"  # fine-tuning and export keep stream windows
