@@ -85,7 +85,9 @@ PARAMETERS = {
     "stride_seconds": (DEFAULTS.stride_seconds, "message time between classifications (s)", False),
     "score_threshold": (
         DEFAULTS.score_threshold,
-        "below: no_action_label; < 0: the model's calibrated threshold (else 0.5)",
+        "threshold of the model's decision rule (action_mass: 1 - p(no action), top_class: "
+        "the top probability), below it no_action_label; < 0: the model's calibrated one "
+        "(else 0.5)",
         False,
     ),
     "smoothing_window": (DEFAULTS.smoothing_window, "majority over the last decisions", False),
