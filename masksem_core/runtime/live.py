@@ -172,17 +172,20 @@ class DecisionSmoother:
     background_class: str = ""
     decision_rule: str = "top_class"
     history: deque = field(default_factory=deque)  # (decision, probabilities), oldest first
+    background: int | None = field(init=False)  # index of background_class (None: none)
+
+    def __post_init__(self) -> None:
+        self.background = (
+            self.class_names.index(self.background_class) if self.background_class else None
+        )
 
     @property
     def smoothed(self) -> np.ndarray:
         return np.mean([probabilities for _, probabilities in self.history], axis=0)
 
     def update(self, probabilities: np.ndarray) -> str:
-        background = (
-            self.class_names.index(self.background_class) if self.background_class else None
-        )
-        index, score = candidate_actions(probabilities, background, self.decision_rule)
-        named = names_action(index, score, background, self.threshold)
+        index, score = candidate_actions(probabilities, self.background, self.decision_rule)
+        named = names_action(index, score, self.background, self.threshold)
         decision = self.class_names[int(index)] if named else self.no_action_label
         self.history.append((decision, probabilities))
         while len(self.history) > max(1, self.window):
