@@ -21,7 +21,8 @@ Variants (rows of the paper's Table V, plus the baselines every claim needs):
 
 Every finished evaluation is appended to docs/results.json at once (a session may end at any
 time; ``--commit`` also commits it), and docs/results.md is generated from that file. Runs resume
-at every epoch: rerun the same command.
+at every epoch: rerun the same command. A second process started beside the first (each with
+``--threads 1`` on two cores) takes the variants the first is not running.
 
   python bench/ablation.py                       # the plan, most important runs first
   python bench/ablation.py --only nw_ucla:mamp:0 # one variant and seed
@@ -44,6 +45,7 @@ import logging
 import math
 import os
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,7 @@ from study_common import (  # bench/ is the script's folder
     DEFAULT_RECIPE,
     RECIPES,
     SMALL_MODEL,
+    claimed,
     commit,
     finished_or_run,
 )
@@ -304,6 +307,10 @@ def load_results(path: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.is_file() else []
 
 
+def finished_keys(path: Path) -> set[tuple]:
+    return {record_key(r) for r in load_results(path)}
+
+
 def save_record(path: Path, entry: dict) -> None:
     """Replace any record of the same run (old numbers are not kept beside new ones)."""
     results = [r for r in load_results(path) if record_key(r) != record_key(entry)]
@@ -488,6 +495,27 @@ def only_run(text: str) -> tuple[str, str, int]:
     return parts[0], parts[1], int(parts[2])
 
 
+def run_and_record(work: Path, run: Run, args: argparse.Namespace) -> None:
+    """Pretrain and evaluate ``run``, then append (and commit) its record."""
+    checkpoint, pretrain_wall = pretrain(work, run, args.quick)
+    summary = evaluate(work, run, checkpoint, args.quick)
+    entry = record(run, summary, checkpoint, pretrain_wall)
+    if args.quick:
+        print(json.dumps({k: v for k, v in entry.items() if "curve" not in k}))
+        return
+    docs = args.results.parent
+    with claimed(work, wait=True):  # one writer of results.json at a time
+        save_record(args.results, entry)
+        report = write_report(load_results(args.results), docs)
+        if args.commit:
+            commit(
+                [args.results, report, docs / "study_curves.png"],
+                f"Study: {run.dataset} {run.variant} ({entry['pretrain_epochs']} epochs) "
+                f"seed {run.seed}, {run.protocol}, recipe {run.recipe}: top-1 {entry['top1']} %",
+            )
+    print(f"recorded {run.variant} seed {run.seed} {run.protocol} ({run.recipe}): {entry['top1']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -553,33 +581,25 @@ def main() -> None:
                 raise SystemExit(f"{dataset}:{variant}:{seed} is not in the plan")
         else:
             runs = plan(args.seeds, args.recipe)
-        for dataset in sorted({r.dataset for r in runs}):
-            root = work / "data" / dataset
-            if not (root / "meta.json").is_file():
-                prepare_dataset(dataset, DATASETS[dataset][1], root, workers=2, overwrite=True)
-        done = {record_key(r) for r in load_results(args.results)}
-        for run in runs:
-            if run.key in done and not args.quick:
-                continue
-            checkpoint, pretrain_wall = pretrain(work, run, args.quick)
-            summary = evaluate(work, run, checkpoint, args.quick)
-            entry = record(run, summary, checkpoint, pretrain_wall)
-            if args.quick:
-                print(json.dumps({k: v for k, v in entry.items() if "curve" not in k}))
-                continue
-            save_record(args.results, entry)
-            report = write_report(load_results(args.results), docs)
-            print(
-                f"recorded {run.variant} seed {run.seed} {run.protocol} ({run.recipe}): "
-                f"{entry['top1']} %"
-            )
-            if args.commit:
-                commit(
-                    [args.results, report, docs / "study_curves.png"],
-                    f"Study: {run.dataset} {run.variant} ({entry['pretrain_epochs']} epochs) "
-                    f"seed {run.seed}, {run.protocol}, recipe {run.recipe}: "
-                    f"top-1 {entry['top1']} %",
-                )
+        with claimed(work / "data", wait=True):
+            for dataset in sorted({r.dataset for r in runs}):
+                root = work / "data" / dataset
+                if not (root / "meta.json").is_file():
+                    prepare_dataset(dataset, DATASETS[dataset][1], root, workers=2, overwrite=True)
+        pending = runs
+        while pending:
+            deferred = []
+            for run in pending:
+                # a second study process started beside this one takes the variants this one
+                # is not running, and comes back to the others
+                with claimed(pretrain_dir(work, run), wait=False) as mine:
+                    if not mine:
+                        deferred.append(run)
+                    elif args.quick or run.key not in finished_keys(args.results):
+                        run_and_record(work, run, args)
+            if deferred:
+                time.sleep(60)
+            pending = deferred
     if not args.quick:
         print(f"wrote {write_report(load_results(args.results), docs)}")
 

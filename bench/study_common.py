@@ -3,8 +3,11 @@ between, and committing a finished record (a session may end at any time)."""
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from masksem_core.config import ExperimentConfig
@@ -64,14 +67,30 @@ RECIPES = {
 DEFAULT_RECIPE = "mamp_rotation"
 
 
+@contextmanager
+def claimed(folder: Path, wait: bool) -> Iterator[bool]:
+    """Hold ``folder``'s lock for the block, so that study processes started side by side never
+    run the same stage twice; yields False when another process holds it and ``wait`` is off."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
 def finished_or_run(config: ExperimentConfig, builder: StageBuilder, what: str) -> RunSummary:
-    """The stage's summary when it has finished; otherwise run (or resume) it."""
+    """The stage's summary when it has finished; otherwise run (or resume) it. A stage another
+    study process is running is waited for, then read."""
     folder = stage_dir(config, builder.stage)
-    if (folder / SUMMARY).is_file():
-        return RunSummary.read(folder)
-    resume = "auto" if (folder / CHECKPOINT).is_file() else None
-    print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
-    return run_stage(config, setup_distributed("cpu"), builder, resume)
+    with claimed(folder, wait=True):
+        if (folder / SUMMARY).is_file():
+            return RunSummary.read(folder)
+        resume = "auto" if (folder / CHECKPOINT).is_file() else None
+        print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
+        return run_stage(config, setup_distributed("cpu"), builder, resume)
 
 
 def commit(paths: list[Path], message: str) -> None:
