@@ -12,11 +12,16 @@ in its data options:
                        (chosen here; nw_ucla_xview's default)
   wide_normalised      wide_vertical and normalised together
 
+What limits view-2 accuracy, the camera or the people? ``--validation`` trains on view 1's
+subjects 1–7 and validates on subjects 8–10 seen from the same camera (``same_view``) or from
+view 2 (``new_view_new_subjects``): the difference is the viewpoint gap alone.
+
 Every finished run is appended to docs/viewpoint.json at once (resumable: a finished run is
 skipped, an interrupted one resumes from its last epoch) and committed with --commit.
 
   python bench/viewpoint.py --epochs 50 --commit        # the table of validation top-1
   python bench/viewpoint.py --only normalised --size 4x128 --commit   # a larger encoder
+  python bench/viewpoint.py --only normalised --validation same_view --commit
 """
 
 from __future__ import annotations
@@ -40,14 +45,41 @@ REPO = Path(__file__).resolve().parents[1]
 NW_UCLA = REPO.parent / "shared" / "data" / "nw_ucla"
 
 
+# name: (training split, validation split, description); none touches view 3
+VALIDATIONS = {
+    "new_view": ("view1_train", "view2_val", "train view 1, validate view 2 (view 3 untouched)"),
+    "same_view": (
+        "view1_subjects1to7",
+        "view1_subjects8to10",
+        "train view 1 subjects 1-7, validate view 1 subjects 8-10 (view 3 untouched)",
+    ),
+    "new_view_new_subjects": (
+        "view1_subjects1to7",
+        "view2_subjects8to10",
+        "train view 1 subjects 1-7, validate view 2 subjects 8-10 (view 3 untouched)",
+    ),
+}
+
+
 def record_key(record: dict) -> tuple:
-    """(variant, epochs, seed, size); records from before sizes are 3×64."""
-    return record["variant"], record["epochs"], record["seed"], record.get("size", "3x64")
+    """(variant, epochs, seed, size, validation); older records are 3×64 on ``new_view``."""
+    return (
+        record["variant"],
+        record["epochs"],
+        record["seed"],
+        record.get("size", "3x64"),
+        record.get("validation", "new_view"),
+    )
 
 
-def run(work: Path, variant: str, epochs: int, seed: int, size: str) -> RunSummary:
-    """Fine-tune from scratch on view 1, validate on view 2 (resumable)."""
-    out = work / (f"{variant}_e{epochs}_s{seed}" + ("" if size == "3x64" else f"_{size}"))
+def run(work: Path, variant: str, epochs: int, seed: int, size: str, validation: str) -> RunSummary:
+    """Fine-tune from scratch on the validation protocol's training split (resumable)."""
+    train, val, _ = VALIDATIONS[validation]
+    out = work / (
+        f"{variant}_e{epochs}_s{seed}"
+        + ("" if size == "3x64" else f"_{size}")
+        + ("" if validation == "new_view" else f"_{validation}")
+    )
     config = load_experiment(
         "nw_ucla_xview",
         [
@@ -55,8 +87,8 @@ def run(work: Path, variant: str, epochs: int, seed: int, size: str) -> RunSumma
             *RECIPES[variant],
             f"seed={seed}",
             f"data.root={work / 'data'}",
-            "data.train_split=view1_train",
-            "data.test_split=view2_val",
+            f"data.train_split={train}",
+            f"data.test_split={val}",
             "data.num_workers=0",
             f"finetune.epochs={epochs}",
             "finetune.batch_size=32",
@@ -88,24 +120,37 @@ def main() -> int:
     parser.add_argument(
         "--size", choices=sorted(MODEL_SIZES), default="3x64", help="encoder depth × width"
     )
+    parser.add_argument(
+        "--validation",
+        choices=sorted(VALIDATIONS),
+        default="new_view",
+        help="new_view (default): train view 1, validate view 2, the model-selection protocol; "
+        "same_view / new_view_new_subjects: train view 1 subjects 1-7, validate subjects 8-10 "
+        "from view 1 / view 2 (the viewpoint gap alone)",
+    )
     parser.add_argument("--commit", action="store_true", help="git-commit each finished record")
     args = parser.parse_args()
     if not NW_UCLA.is_dir():
         print(f"error: no NW-UCLA data in {NW_UCLA}", file=sys.stderr)
         return 2
-    if not (args.work_dir / "data" / "meta.json").is_file():
-        prepare_dataset("nw_ucla", NW_UCLA, args.work_dir / "data", overwrite=True)
+    data = args.work_dir / "data"
+    splits = data / "splits.json"
+    if not splits.is_file() or VALIDATIONS[args.validation][0] not in json.loads(
+        splits.read_text()
+    ):
+        prepare_dataset("nw_ucla", NW_UCLA, data, overwrite=True)
     records = json.loads(args.results.read_text()) if args.results.is_file() else []
     for variant in args.only or list(RECIPES):
-        summary = run(args.work_dir, variant, args.epochs, args.seed, args.size)
-        key = (variant, args.epochs, args.seed, args.size)
+        summary = run(args.work_dir, variant, args.epochs, args.seed, args.size, args.validation)
+        key = (variant, args.epochs, args.seed, args.size, args.validation)
         records = [r for r in records if record_key(r) != key]
         records.append(
             {
                 "variant": variant,
                 "size": args.size,
+                "validation": args.validation,
                 "options": RECIPES[variant],
-                "protocol": "train view 1, validate view 2 (view 3 untouched)",
+                "protocol": VALIDATIONS[args.validation][2],
                 "epochs": args.epochs,
                 "seed": args.seed,
                 "val_top1": round(summary.last_epoch.top1, 2),
@@ -120,12 +165,15 @@ def main() -> int:
             top1 = records[-1]["val_top1"]
             commit(
                 [args.results],
-                f"Viewpoint study: {variant} ({args.size}) seed {args.seed}, view-2 top-1 {top1} %",
+                f"Viewpoint study: {variant} ({args.size}) seed {args.seed}, {args.validation} "
+                f"validation top-1 {top1} %",
             )
-    print("| variant | size | epochs | seed | val top-1 % (view 2) |\n|---|---|---|---|---|")
-    for r in sorted(records, key=lambda r: -r["val_top1"]):
-        variant, epochs, seed, size = record_key(r)
-        print(f"| {variant} | {size} | {epochs} | {seed} | {r['val_top1']:.2f} |")
+    print(
+        "| validation | variant | size | epochs | seed | val top-1 % |\n|---|---|---|---|---|---|"
+    )
+    for r in sorted(records, key=lambda r: (record_key(r)[4], -r["val_top1"])):
+        variant, epochs, seed, size, validation = record_key(r)
+        print(f"| {validation} | {variant} | {size} | {epochs} | {seed} | {r['val_top1']:.2f} |")
     return 0
 
 

@@ -96,6 +96,14 @@ def test_nw_ucla_all_files(shared_data, tmp_path):
     assert len(prepared.splits["xview_test"]) == 464
     view1, view2 = prepared.splits["view1_train"], prepared.splits["view2_val"]
     assert sorted(view1 + view2) == sorted(prepared.splits["xview_train"])  # never view 3
+    train, same_view, new_view = (
+        prepared.splits[f"view{v}_subjects{s}"]
+        for v, s in ((1, "1to7"), (1, "8to10"), (2, "8to10"))
+    )
+    assert sorted(train + same_view) == sorted(view1) and set(new_view) <= set(view2)
+    subjects = [{prepared.samples[i]["subject"] for i in split} for split in (train, same_view)]
+    assert subjects == [set(range(1, 8)), {8, 9, 10}]
+    assert (len(train), len(same_view), len(new_view)) == (362, 154, 143)
     assert len(set(prepared.labels)) == 10 == len(prepared.class_names)
     assert prepared.data.shape[1:] == (1, 300, 20, 3)
 
