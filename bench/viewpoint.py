@@ -45,40 +45,59 @@ REPO = Path(__file__).resolve().parents[1]
 NW_UCLA = REPO.parent / "shared" / "data" / "nw_ucla"
 
 
-# name: (training split, validation split, description); none touches view 3
+# name: (training split, validation split, description), {n}: training subjects 1–n of view 1;
+# none touches view 3
 VALIDATIONS = {
     "new_view": ("view1_train", "view2_val", "train view 1, validate view 2 (view 3 untouched)"),
     "same_view": (
-        "view1_subjects1to7",
+        "view1_subjects1to{n}",
         "view1_subjects8to10",
-        "train view 1 subjects 1-7, validate view 1 subjects 8-10 (view 3 untouched)",
+        "train view 1 subjects 1-{n}, validate view 1 subjects 8-10 (view 3 untouched)",
     ),
     "new_view_new_subjects": (
-        "view1_subjects1to7",
+        "view1_subjects1to{n}",
         "view2_subjects8to10",
-        "train view 1 subjects 1-7, validate view 2 subjects 8-10 (view 3 untouched)",
+        "train view 1 subjects 1-{n}, validate view 2 subjects 8-10 (view 3 untouched)",
     ),
 }
+TRAIN_SUBJECTS = (3, 5, 7)  # the people-held-out protocols' learning curve in people
+
+
+def validation_splits(validation: str, subjects: int | None) -> tuple[str, str, str]:
+    """(training split, validation split, description) of a protocol."""
+    return tuple(text.format(n=subjects) for text in VALIDATIONS[validation])
 
 
 def record_key(record: dict) -> tuple:
-    """(variant, epochs, seed, size, validation); older records are 3×64 on ``new_view``."""
+    """(variant, epochs, seed, size, validation, training subjects); older records are 3×64 on
+    ``new_view``, and the people-held-out ones trained on subjects 1–7."""
+    validation = record.get("validation", "new_view")
     return (
         record["variant"],
         record["epochs"],
         record["seed"],
         record.get("size", "3x64"),
-        record.get("validation", "new_view"),
+        validation,
+        None if validation == "new_view" else record.get("train_subjects", 7),
     )
 
 
-def run(work: Path, variant: str, epochs: int, seed: int, size: str, validation: str) -> RunSummary:
+def run(
+    work: Path,
+    variant: str,
+    epochs: int,
+    seed: int,
+    size: str,
+    validation: str,
+    subjects: int | None,
+) -> RunSummary:
     """Fine-tune from scratch on the validation protocol's training split (resumable)."""
-    train, val, _ = VALIDATIONS[validation]
+    train, val, _ = validation_splits(validation, subjects)
     out = work / (
         f"{variant}_e{epochs}_s{seed}"
         + ("" if size == "3x64" else f"_{size}")
         + ("" if validation == "new_view" else f"_{validation}")
+        + ("" if subjects in (None, 7) else f"_{subjects}subjects")
     )
     config = load_experiment(
         "nw_ucla_xview",
@@ -128,6 +147,14 @@ def main() -> int:
         "same_view / new_view_new_subjects: train view 1 subjects 1-7, validate subjects 8-10 "
         "from view 1 / view 2 (the viewpoint gap alone)",
     )
+    parser.add_argument(
+        "--train-subjects",
+        type=int,
+        choices=TRAIN_SUBJECTS,
+        default=7,
+        help="same_view / new_view_new_subjects: train on view 1's subjects 1 to this (default "
+        "7); fewer draw the learning curve in people",
+    )
     parser.add_argument("--commit", action="store_true", help="git-commit each finished record")
     args = parser.parse_args()
     if not NW_UCLA.is_dir():
@@ -135,22 +162,25 @@ def main() -> int:
         return 2
     data = args.work_dir / "data"
     splits = data / "splits.json"
-    if not splits.is_file() or VALIDATIONS[args.validation][0] not in json.loads(
-        splits.read_text()
-    ):
+    subjects = None if args.validation == "new_view" else args.train_subjects
+    train, _, protocol = validation_splits(args.validation, subjects)
+    if not splits.is_file() or train not in json.loads(splits.read_text()):
         prepare_dataset("nw_ucla", NW_UCLA, data, overwrite=True)
     records = json.loads(args.results.read_text()) if args.results.is_file() else []
     for variant in args.only or list(RECIPES):
-        summary = run(args.work_dir, variant, args.epochs, args.seed, args.size, args.validation)
-        key = (variant, args.epochs, args.seed, args.size, args.validation)
+        summary = run(
+            args.work_dir, variant, args.epochs, args.seed, args.size, args.validation, subjects
+        )
+        key = (variant, args.epochs, args.seed, args.size, args.validation, subjects)
         records = [r for r in records if record_key(r) != key]
         records.append(
             {
                 "variant": variant,
                 "size": args.size,
                 "validation": args.validation,
+                **({} if subjects is None else {"train_subjects": subjects}),
                 "options": RECIPES[variant],
-                "protocol": VALIDATIONS[args.validation][2],
+                "protocol": protocol,
                 "epochs": args.epochs,
                 "seed": args.seed,
                 "val_top1": round(summary.last_epoch.top1, 2),
@@ -169,11 +199,15 @@ def main() -> int:
                 f"validation top-1 {top1} %",
             )
     print(
-        "| validation | variant | size | epochs | seed | val top-1 % |\n|---|---|---|---|---|---|"
+        "| validation | training subjects | variant | size | epochs | seed | val top-1 % |\n"
+        "|---|---|---|---|---|---|---|"
     )
-    for r in sorted(records, key=lambda r: (record_key(r)[4], -r["val_top1"])):
-        variant, epochs, seed, size, validation = record_key(r)
-        print(f"| {validation} | {variant} | {size} | {epochs} | {seed} | {r['val_top1']:.2f} |")
+    for r in sorted(records, key=lambda r: (r.get("validation", "new_view"), -r["val_top1"])):
+        variant, epochs, seed, size, validation, subjects = record_key(r)
+        print(
+            f"| {validation} | {subjects or 'all'} | {variant} | {size} | {epochs} | {seed} "
+            f"| {r['val_top1']:.2f} |"
+        )
     return 0
 
 

@@ -64,8 +64,9 @@ def nw_ucla_splits(samples: list[dict]) -> dict[str, list[int]]:
     """The standard cross-view split: views 1–2 train, view 3 test; the validation protocol
     that never looks at view 3: train on view 1, validate on view 2 (a camera position the
     model has not seen, as view 3 is for the test); and, to tell the viewpoint gap from the
-    gap to new people, view 1's subjects 1–7 for training against subjects 8–10 seen from
-    view 1 (same camera) or from view 2 (new camera)."""
+    gap to new people, view 1's subjects 1–7 (or 1–3, 1–5: a learning curve in people) for
+    training against subjects 8–10 seen from view 1 (same camera) or from view 2 (new
+    camera)."""
 
     def where(view: int, subjects: range | None = None) -> list[int]:
         return [
@@ -79,7 +80,7 @@ def nw_ucla_splits(samples: list[dict]) -> dict[str, list[int]]:
         "xview_test": [i for i, s in enumerate(samples) if s["view"] not in TRAIN_VIEWS],
         "view1_train": where(1),
         "view2_val": where(2),
-        "view1_subjects1to7": where(1, range(1, 8)),
+        **{f"view1_subjects1to{n}": where(1, range(1, n + 1)) for n in (3, 5, 7)},
         "view1_subjects8to10": where(1, range(8, 11)),
         "view2_subjects8to10": where(2, range(8, 11)),
     }

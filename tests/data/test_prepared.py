@@ -104,6 +104,8 @@ def test_nw_ucla_all_files(shared_data, tmp_path):
     subjects = [{prepared.samples[i]["subject"] for i in split} for split in (train, same_view)]
     assert subjects == [set(range(1, 8)), {8, 9, 10}]
     assert (len(train), len(same_view), len(new_view)) == (362, 154, 143)
+    fewer = [set(prepared.splits[f"view1_subjects1to{n}"]) for n in (3, 5)]
+    assert fewer[0] < fewer[1] < set(train) and len(fewer[0]) == 153
     assert len(set(prepared.labels)) == 10 == len(prepared.class_names)
     assert prepared.data.shape[1:] == (1, 300, 20, 3)
 
