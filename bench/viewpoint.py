@@ -15,6 +15,7 @@ in its data options:
 What limits view-2 accuracy, the camera or the people? ``--validation`` trains on view 1's
 subjects 1–7 and validates on subjects 8–10 seen from the same camera (``same_view``) or from
 view 2 (``new_view_new_subjects``): the difference is the viewpoint gap alone.
+``--train-subjects 3`` or ``5`` trains on fewer people: a learning curve in people.
 
 Every finished run is appended to docs/viewpoint.json at once (resumable: a finished run is
 skipped, an interrupted one resumes from its last epoch) and committed with --commit.
