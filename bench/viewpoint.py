@@ -152,18 +152,19 @@ def main() -> int:
         "--train-subjects",
         type=int,
         choices=TRAIN_SUBJECTS,
-        default=7,
         help="same_view / new_view_new_subjects: train on view 1's subjects 1 to this (default "
         "7); fewer draw the learning curve in people",
     )
     parser.add_argument("--commit", action="store_true", help="git-commit each finished record")
     args = parser.parse_args()
+    if args.validation == "new_view" and args.train_subjects:
+        parser.error("--train-subjects needs --validation same_view or new_view_new_subjects")
     if not NW_UCLA.is_dir():
         print(f"error: no NW-UCLA data in {NW_UCLA}", file=sys.stderr)
         return 2
     data = args.work_dir / "data"
     splits = data / "splits.json"
-    subjects = None if args.validation == "new_view" else args.train_subjects
+    subjects = None if args.validation == "new_view" else args.train_subjects or 7
     train, _, protocol = validation_splits(args.validation, subjects)
     if not splits.is_file() or train not in json.loads(splits.read_text()):
         prepare_dataset("nw_ucla", NW_UCLA, data, overwrite=True)
