@@ -11,7 +11,9 @@ share detected (the right label published during the action or within 1 s after 
 p90 delay from the action's start, label accuracy during actions, idle false-alarm rate (share
 of decisions while nobody acts that name an action), false alarms per minute and segmental
 F1@{0.10, 0.25, 0.50}; and the offline top-1 of the same model on the same split. Several
---model flags compare models in one run. Report the test split once; choose settings on a
+--model flags compare models in one run. --camera-yaw replays everything as a camera moved
+around the people would see it (a robot's camera is never where the dataset's was); several
+compare camera positions in one run. Report the test split once; choose settings on a
 validation split.
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from masksem_core.data.prepared import PreparedData
 from masksem_core.evaluation.replay import offline_top1, score_scenario
-from masksem_core.evaluation.streams import build_scenarios
+from masksem_core.evaluation.streams import build_scenarios, camera_yaw, seen_from
 from masksem_core.runtime.recognizer import LiveSettings
 from masksem_core.runtime.session import ActionSession
 from masksem_training.cli_common import report_errors
@@ -84,23 +86,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scenario", action="append", help="only these scenarios (repeatable; default: all)"
     )
+    parser.add_argument(
+        "--camera-yaw",
+        type=float,
+        action="append",
+        metavar="DEG",
+        help="replay as a camera moved DEG degrees around the people about the vertical axis "
+        "sees it: streams and offline windows alike (repeat to compare; default: 0)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
     return parser.parse_args(argv)
 
 
 def table(rows: list[dict]) -> str:
-    """A Markdown table of the rows (— where a scenario has no such quantity)."""
+    """A Markdown table of the rows (— where a scenario has no such quantity); model and camera
+    yaw columns only when the rows differ in them."""
     models = len({row["model"] for row in rows}) > 1
-    heads = (["model"] if models else []) + [head for _, head, _ in COLUMNS]
+    yaws = {row["camera_yaw_deg"] for row in rows} != {0.0}
+    heads = (["model"] if models else []) + (["camera yaw °"] if yaws else [])
+    heads += [head for _, head, _ in COLUMNS]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for row in rows:
         if row["scenario"] == "offline":
             cells = [f"offline top-1 {row['top1']:.2f} %"] + [""] * (len(COLUMNS) - 1)
         else:
             cells = ["—" if row[key] is None else form.format(row[key]) for key, _, form in COLUMNS]
-        lines.append(
-            "| " + " | ".join(([Path(row["model"]).name] if models else []) + cells) + " |"
+        given = ([Path(row["model"]).name] if models else []) + (
+            [f"{row['camera_yaw_deg']:g}"] if yaws else []
         )
+        lines.append("| " + " | ".join(given + cells) + " |")
     return "\n".join(lines)
 
 
@@ -121,19 +135,18 @@ def evaluate(args: argparse.Namespace) -> None:
     rows = []
     for model in args.model:
         session = ActionSession(model, threads=None)
-        for scenario in scenarios:
-            row = {"model": str(model), **score_scenario(scenario, session, settings)}
-            rows.append(row)
+        for yaw in args.camera_yaw or [0.0]:
+            camera = camera_yaw(yaw)
+            given = {"model": str(model), "camera_yaw_deg": yaw}
+            for scenario in scenarios:
+                row = {**given, **score_scenario(seen_from(scenario, camera), session, settings)}
+                rows.append(row)
+                if args.json:
+                    print(json.dumps(row), flush=True)
+            top1 = offline_top1(session, prepared, args.split, camera)
+            rows.append({**given, "scenario": "offline", "top1": top1})
             if args.json:
-                print(json.dumps(row), flush=True)
-        offline = {
-            "model": str(model),
-            "scenario": "offline",
-            "top1": offline_top1(session, prepared, args.split),
-        }
-        rows.append(offline)
-        if args.json:
-            print(json.dumps(offline), flush=True)
+                print(json.dumps(rows[-1]), flush=True)
     if not args.json:
         print(
             f"{prepared.meta['dataset']} {args.split}, {prepared.fps:g} Hz, stride "

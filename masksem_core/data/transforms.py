@@ -79,6 +79,19 @@ class RandomRotation:
 
 
 @dataclass(frozen=True)
+class Rotation:
+    """One fixed rotation of every frame and body by ``angles`` (radians about x, y, z; R =
+    Rz·Ry·Rx): the skeleton as a camera placed elsewhere sees it. Any (…, 3) array."""
+
+    angles: tuple[float, float, float]
+    random = False
+
+    def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        matrix = rotation_matrix(np.asarray(self.angles, dtype=np.float64))
+        return (sequence @ matrix.T).astype(np.float32)
+
+
+@dataclass(frozen=True)
 class BodyNormalisation:
     """Body-centred view (``view``) and unit torso length (``scale``) of each window, from its
     first valid frame (``normalise_body``, shared with the live recognizer)."""

@@ -8,12 +8,13 @@ tracker jitter), and the scenario says so (``synthetic_idle``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from masksem_core.data.prepared import PreparedData
 from masksem_core.data.stream import chain_clips, extend_with_idle, synthetic_idle
+from masksem_core.data.transforms import Rotation
 from masksem_core.skeleton import get_layout
 
 IDLE_SECONDS = 3.0  # standing still before and after an action (idle → action → idle)
@@ -107,6 +108,20 @@ def recordings(prepared: PreparedData, split: str) -> list[Stream]:
             Stream(prepared.samples[index]["name"], stamps, np.ascontiguousarray(frames), actions)
         )
     return streams
+
+
+def camera_yaw(yaw_degrees: float) -> Rotation:
+    """The rotation of a camera moved ``yaw_degrees`` around the people about the vertical axis
+    (y, the Kinect/NTU camera axes every layout uses); the recognizer centres each window, so
+    where the camera stands matters only through this rotation."""
+    return Rotation((0.0, float(np.radians(yaw_degrees)), 0.0))
+
+
+def seen_from(scenario: Scenario, camera: Rotation) -> Scenario:
+    """The scenario's streams as a camera rotated by ``camera`` records them (absent bodies stay
+    all-zero)."""
+    streams = [replace(s, frames=camera(s.frames)) for s in scenario.streams]
+    return replace(scenario, streams=streams)
 
 
 def build_scenarios(prepared: PreparedData, split: str, seed: int = 0) -> list[Scenario]:
