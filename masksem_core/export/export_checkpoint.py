@@ -188,11 +188,23 @@ def limitations(prepared: PreparedData, train_size: int) -> str:
 
 
 def window_line(data: DataConfig, report: dict) -> str:
-    """What the model's windows are, and how its "no action" decision was calibrated."""
+    """What the model's windows are, how they are normalised, and how its "no action" decision
+    was calibrated."""
+    normalised = {
+        (True, True): " Each window is rotated into the body's own frame (hip line along x, "
+        "spine along y, at its first valid frame) and divided by that frame's torso length, in "
+        "training and in the recognizer alike: where the camera stands around the person does "
+        "not change the input.",
+        (True, False): " Each window is rotated into the body's own frame (hip line along x, "
+        "spine along y, at its first valid frame), in training and in the recognizer alike.",
+        (False, True): " Each window is divided by its first valid frame's torso length, in "
+        "training and in the recognizer alike.",
+        (False, False): "",
+    }[(data.normalise_view, data.normalise_scale)]
     if data.window_mode == "clip":
         return (
             "- **Windows**: clip mode (each trimmed action cropped and resized; the recognizer "
-            "classifies its last `window_seconds`, 4 s unless set)."
+            "classifies its last `window_seconds`, 4 s unless set)." + normalised
         )
     line = (
         f"- **Windows**: stream mode, {data.window_seconds:g} s of the stream's timeline "
@@ -214,7 +226,7 @@ def window_line(data: DataConfig, report: dict) -> str:
             f"{calibration['idle_false_alarm']:.1%}, actions named right "
             f"{calibration['action_recall']:.1%})."
         )
-    return line
+    return line + normalised
 
 
 def export_checks(report: dict) -> list[str]:

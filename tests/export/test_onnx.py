@@ -132,3 +132,15 @@ def test_class_names_of_a_users_pickle_reach_the_onnx_metadata(tmp_path):
     run_stage(config, context, linear_probe(config, context, None))
     report = export_checkpoint(tmp_path / "runs" / "linear" / "last.pt", tmp_path / "m.onnx")
     assert ActionSession(report["onnx"]).class_names == tuple(names)
+
+
+def test_the_model_card_says_how_windows_are_normalised():
+    from masksem_core.config import DataConfig
+    from masksem_core.export.export_checkpoint import window_line
+
+    plain = window_line(DataConfig(), {})
+    both = window_line(DataConfig(normalise_view=True, normalise_scale=True), {})
+    scale = window_line(DataConfig(normalise_scale=True, window_mode="stream"), {})
+    assert "rotated" not in plain and "torso" not in plain
+    assert "body's own frame" in both and "torso length" in both
+    assert "stream mode" in scale and "torso length" in scale and "rotated" not in scale
