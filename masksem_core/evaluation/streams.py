@@ -112,7 +112,7 @@ def recordings(prepared: PreparedData, split: str) -> list[Stream]:
 
 def camera_yaw(yaw_degrees: float) -> Rotation:
     """The rotation of a camera moved ``yaw_degrees`` around the people about the vertical axis
-    (y, the Kinect/NTU camera axes every layout uses); the recognizer centres each window, so
+    (y: vertical in the camera axes of every layout); the recognizer centres each window, so
     where the camera stands matters only through this rotation."""
     return Rotation((0.0, float(np.radians(yaw_degrees)), 0.0))
 
