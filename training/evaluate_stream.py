@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--camera-yaw",
-        type=float,
+        type=finite_degrees,
         action="append",
         metavar="DEG",
         help="replay as a camera moved DEG degrees around the people about the vertical axis "
@@ -96,6 +97,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
     return parser.parse_args(argv)
+
+
+def finite_degrees(text: str) -> float:
+    """An angle in degrees: any finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of degrees") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: the angle must be finite")
+    return value
 
 
 def table(rows: list[dict]) -> str:

@@ -74,8 +74,7 @@ class RandomRotation:
 
     def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         limit = np.asarray(self.max_angles, dtype=np.float64)
-        matrix = rotation_matrix(rng.uniform(-limit, limit))
-        return (sequence @ matrix.T).astype(np.float32)
+        return Rotation(tuple(rng.uniform(-limit, limit)))(sequence)
 
 
 @dataclass(frozen=True)
