@@ -27,9 +27,9 @@ at every epoch: rerun the same command. A second process started beside the firs
   python bench/ablation.py                       # the plan, most important runs first
   python bench/ablation.py --only nw_ucla:mamp:0 # one variant and seed
   python bench/ablation.py --seeds 5             # two more paired seeds of every row
-  python bench/ablation.py --recipe wide_normalised  # the recipe chosen on validation:
-                                                 # linear and full fine-tuning, from scratch,
-                                                 # from MAMP and from MaskSem
+  python bench/ablation.py --recipe normalised  # the recipe chosen on validation: linear
+                                              # and full fine-tuning, from scratch, from
+                                              # MAMP and from MaskSem
   python bench/ablation.py --report-only         # rebuild docs/results.md from results.json
 
 A recipe is a set of data options (viewpoint augmentation and normalisation, bench/study_common.py)
