@@ -150,8 +150,8 @@ FULL_FINETUNE = ["finetune.epochs=50", "finetune.batch_size=32"]
 
 
 def record_key(record: dict) -> tuple:
-    """What identifies a run's record (records from before recipes are MAMP's recipe)."""
-    return tuple(record.get(k, DEFAULT_RECIPE) if k == "recipe" else record[k] for k in RECORD_KEYS)
+    """What identifies a run's record."""
+    return tuple(record[k] for k in RECORD_KEYS)
 
 
 def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE) -> list[Run]:
@@ -369,7 +369,7 @@ def write_report(results: list[dict], docs: Path) -> Path:
         + ". Accuracy: last-epoch test top-1 (%), mean ± std over paired seeds.",
         "",
     ]
-    others = {r.get("recipe", DEFAULT_RECIPE) for r in results} - {DEFAULT_RECIPE}
+    others = {r["recipe"] for r in results} - {DEFAULT_RECIPE}
     recipes = [DEFAULT_RECIPE, *sorted(others)]
     tables = [
         (d, recipe, p)
@@ -383,7 +383,7 @@ def write_report(results: list[dict], docs: Path) -> Path:
             for r in results
             if r["protocol"] == protocol
             and r["dataset"] == dataset
-            and r.get("recipe", DEFAULT_RECIPE) == recipe
+            and r["recipe"] == recipe
         ]
         if not rows:
             continue
@@ -455,7 +455,7 @@ def make_figure(results: list[dict], docs: Path) -> str | None:
         if r["seed"] == 0
         and r["protocol"] == "linear"
         and r["dataset"] == "nw_ucla"
-        and r.get("recipe", DEFAULT_RECIPE) == DEFAULT_RECIPE
+        and r["recipe"] == DEFAULT_RECIPE
     ]
     if not rows:
         return None
