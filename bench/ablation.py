@@ -381,9 +381,7 @@ def write_report(results: list[dict], docs: Path) -> Path:
         rows = [
             r
             for r in results
-            if r["protocol"] == protocol
-            and r["dataset"] == dataset
-            and r["recipe"] == recipe
+            if r["protocol"] == protocol and r["dataset"] == dataset and r["recipe"] == recipe
         ]
         if not rows:
             continue
