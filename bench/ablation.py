@@ -30,6 +30,9 @@ at every epoch: rerun the same command. A second process started beside the firs
   python bench/ablation.py --recipe normalised  # the recipe chosen on validation: linear
                                               # and full fine-tuning, from scratch, from
                                               # MAMP and from MaskSem
+  python bench/ablation.py --recipe normalised --schedule  # MAMP pretrained 100 / 200 / 400
+                                              # epochs, linear probe on NW-UCLA's validation
+                                              # protocol (view 1 → view 2)
   python bench/ablation.py --report-only         # rebuild docs/results.md from results.json
 
 A recipe is a set of data options (viewpoint augmentation and normalisation, bench/study_common.py)
@@ -69,15 +72,23 @@ from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+# name: (experiment config, source folder, split overrides)
 DATASETS = {
-    "nw_ucla": ("nw_ucla_xview", SHARED / "nw_ucla"),
-    "gtu": ("gtu_stratified", SHARED / "gtu"),
+    "nw_ucla": ("nw_ucla_xview", SHARED / "nw_ucla", []),
+    "nw_ucla_val": (  # for choices made without view 3: pretraining and probe on view 1 only
+        "nw_ucla_xview",
+        SHARED / "nw_ucla",
+        ["data.train_split=view1_train", "data.test_split=view2_val"],
+    ),
+    "gtu": ("gtu_stratified", SHARED / "gtu", []),
 }
-DATASET_NAMES = {"nw_ucla": "NW-UCLA", "gtu": "GTU"}
+DATASET_NAMES = {"nw_ucla": "NW-UCLA", "nw_ucla_val": "NW-UCLA validation", "gtu": "GTU"}
 SPLITS = {
     "nw_ucla": "views 1–2 train (1,020), view 3 test (464)",
+    "nw_ucla_val": "view 1 train (516), view 2 validation (504), view 3 untouched",
     "gtu": "stratified split, train 354, test 154",
 }
+SCHEDULE_EPOCHS = (400, 200, 100)  # --schedule: pretraining lengths compared on validation
 MODEL = "3x64"
 PRETRAIN_EPOCHS = 200
 SCHEDULE = [
@@ -194,6 +205,24 @@ def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE) -> list[Run]:
     return runs
 
 
+def schedule_plan(seeds: int, recipe: str) -> list[Run]:
+    """MAMP's linear probe on NW-UCLA's validation protocol after each of SCHEDULE_EPOCHS
+    pretraining epochs (longest first), and the random encoder's, seed by seed."""
+    return [
+        run
+        for seed in range(seeds)
+        for run in (
+            *(Run("nw_ucla_val", "mamp", seed, "linear", e, recipe) for e in SCHEDULE_EPOCHS),
+            Run("nw_ucla_val", "random_encoder", seed, "linear", 0, recipe),
+        )
+    ]
+
+
+def data_root(work: Path, dataset: str) -> Path:
+    """The prepared copy of a dataset's source (shared by the datasets that read one source)."""
+    return work / "data" / DATASETS[dataset][1].name
+
+
 def pretrain_dir(work: Path, run: Run, epochs: int | None = None, variant: str | None = None):
     epochs = run.pretrain_epochs if epochs is None else epochs
     recipe = "" if run.recipe == DEFAULT_RECIPE else f"_{run.recipe}"
@@ -201,7 +230,7 @@ def pretrain_dir(work: Path, run: Run, epochs: int | None = None, variant: str |
 
 
 def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> ExperimentConfig:
-    name, _ = DATASETS[run.dataset]
+    name, _, splits = DATASETS[run.dataset]
     return load_experiment(
         name,
         [
@@ -210,7 +239,8 @@ def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> Ex
             *RECIPES[run.recipe],
             f"seed={run.seed}",
             f"pretraining.preset={PRESETS.get(run.variant, 'mamp')}",
-            f"data.root={work / 'data' / run.dataset}",
+            f"data.root={data_root(work, run.dataset)}",
+            *splits,
             f"output_dir={out}",
             f"experiment=study_{out.name}",
             *overrides,
@@ -366,7 +396,8 @@ def write_report(results: list[dict], docs: Path) -> Path:
         "fine-tuning: 50 epochs, batch 32. A recipe is a set of data options for pretraining "
         "and evaluation alike, chosen on NW-UCLA's validation protocol (docs/viewpoint.json). "
         + "; ".join(f"{DATASET_NAMES[d]}: {SPLITS[d]}" for d in DATASETS)
-        + ". Accuracy: last-epoch test top-1 (%), mean ± std over paired seeds.",
+        + ". Accuracy: last-epoch top-1 (%) on the test split (on NW-UCLA validation: view 2), "
+        "mean ± std over paired seeds.",
         "",
     ]
     others = {r["recipe"] for r in results} - {DEFAULT_RECIPE}
@@ -552,6 +583,13 @@ def main() -> None:
         "linear and full fine-tuning",
     )
     parser.add_argument(
+        "--schedule",
+        action="store_true",
+        help="instead of the recipe's plan: MAMP pretrained for "
+        f"{' / '.join(map(str, SCHEDULE_EPOCHS))} epochs and the random encoder, linear probe on "
+        "NW-UCLA's validation protocol (view 1 → view 2; view 3 untouched), under --recipe",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="1 epoch per stage: checks the pipeline, not a result"
     )
     parser.add_argument(
@@ -570,22 +608,23 @@ def main() -> None:
     docs.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         work = args.work_dir / "quick" if args.quick else args.work_dir
+        planner = schedule_plan if args.schedule else plan
         if args.only:
             dataset, variant, seed = args.only
             runs = [
                 r
-                for r in plan(max(args.seeds, seed + 1), args.recipe)
+                for r in planner(max(args.seeds, seed + 1), args.recipe)
                 if (r.dataset, r.variant, r.seed) == args.only
             ]
             if not runs:
                 raise SystemExit(f"{dataset}:{variant}:{seed} is not in the plan")
         else:
-            runs = plan(args.seeds, args.recipe)
+            runs = planner(args.seeds, args.recipe)
         with claimed(work / "data", wait=True):
             for dataset in sorted({r.dataset for r in runs}):
-                root = work / "data" / dataset
+                root, source = data_root(work, dataset), DATASETS[dataset][1]
                 if not (root / "meta.json").is_file():
-                    prepare_dataset(dataset, DATASETS[dataset][1], root, workers=2, overwrite=True)
+                    prepare_dataset(source.name, source, root, workers=2, overwrite=True)
         pending = runs
         while pending:
             deferred = []
