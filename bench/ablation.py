@@ -89,7 +89,7 @@ SPLITS = {
     "gtu": "stratified split, train 354, test 154",
 }
 # --schedule: pretraining lengths compared on validation; view 1 has half the sequences of
-# views 1–2, so 400 epochs there take as many optimiser steps as the study's 200
+# views 1–2, so 400 epochs there take about the optimiser steps of the study's 200
 SCHEDULE_EPOCHS = (800, 400, 200, 100)
 MODEL = "3x64"
 PRETRAIN_EPOCHS = 200
