@@ -30,6 +30,8 @@ at every epoch: rerun the same command. A second process started beside the firs
   python bench/ablation.py --recipe normalised  # the recipe chosen on validation: linear
                                               # and full fine-tuning, from scratch, from
                                               # MAMP and from MaskSem
+  python bench/ablation.py --recipe normalised --pretrain-epochs 400  # the same, pretrained
+                                              # longer (records of each length side by side)
   python bench/ablation.py --recipe normalised --schedule  # MAMP pretrained 100 … 800
                                               # epochs, linear probe on NW-UCLA's validation
                                               # protocol (view 1 → view 2)
@@ -167,11 +169,11 @@ def record_key(record: dict) -> tuple:
     return tuple(record[k] for k in RECORD_KEYS)
 
 
-def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE) -> list[Run]:
+def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE, epochs: int = PRETRAIN_EPOCHS) -> list[Run]:
     """Seeds 0 … seeds−1 of every row. Most important first: the Must-show rows seed by seed,
     then the remaining NW-UCLA rows, then GTU as a second set. Another recipe than MAMP's:
-    the random encoder, MAMP and MaskSem under it, linear and full fine-tuning, seed by seed,
-    NW-UCLA first, then GTU."""
+    the random encoder, MAMP and MaskSem (pretrained ``epochs`` epochs) under it, linear and
+    full fine-tuning, seed by seed, NW-UCLA first, then GTU."""
     if recipe != DEFAULT_RECIPE:
         return [
             Run(
@@ -179,7 +181,7 @@ def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE) -> list[Run]:
                 variant,
                 seed,
                 protocol,
-                0 if variant == "random_encoder" else PRETRAIN_EPOCHS,
+                0 if variant == "random_encoder" else epochs,
                 recipe,
             )
             for dataset in ("nw_ucla", "gtu")
@@ -373,9 +375,9 @@ def paired_difference(a: dict[int, float], b: dict[int, float]) -> str:
     return f"{mean:+.1f} [{mean - half:+.1f}, {mean + half:+.1f}] (n={len(diffs)})"
 
 
-def seed_top1(rows: list[dict], variant: str) -> dict[int, float]:
-    """seed → top-1 of a variant at the study's full pretraining schedule."""
-    epochs = 0 if variant == "random_encoder" else PRETRAIN_EPOCHS
+def seed_top1(rows: list[dict], variant: str, epochs: int) -> dict[int, float]:
+    """seed → top-1 of a variant pretrained for ``epochs`` epochs (the random encoder: none)."""
+    epochs = 0 if variant == "random_encoder" else epochs
     return {
         r["seed"]: r["top1"]
         for r in rows
@@ -439,8 +441,14 @@ def write_report(results: list[dict], docs: Path) -> Path:
                 f"{', '.join(str(r['seed']) for r in sorted(group, key=lambda r: r['seed']))} | "
                 f"{wall:.1f} | {paper} |"
             )
+        schedules = sorted({r["pretrain_epochs"] for r in rows} - {0})
         claims = [
-            (claim, seed_top1(rows, variant), seed_top1(rows, baseline))
+            (
+                claim if len(schedules) == 1 else f"{claim}, {epochs} epochs",
+                seed_top1(rows, variant, epochs),
+                seed_top1(rows, baseline, epochs),
+            )
+            for epochs in schedules
             for variant, baseline, claim in CLAIMS
         ]
         claims = [(claim, a, b) for claim, a, b in claims if set(a) & set(b)]
@@ -585,6 +593,13 @@ def main() -> None:
         "linear and full fine-tuning",
     )
     parser.add_argument(
+        "--pretrain-epochs",
+        type=positive_int,
+        default=PRETRAIN_EPOCHS,
+        help=f"pretraining epochs of MAMP and MaskSem in another recipe's plan (default "
+        f"{PRETRAIN_EPOCHS}); records of each length are kept side by side",
+    )
+    parser.add_argument(
         "--schedule",
         action="store_true",
         help="instead of the recipe's plan: MAMP pretrained for "
@@ -604,13 +619,20 @@ def main() -> None:
         "--report-only", action="store_true", help="only rebuild results.md from results.json"
     )
     args = parser.parse_args()
+    if args.pretrain_epochs != PRETRAIN_EPOCHS and (args.schedule or args.recipe == DEFAULT_RECIPE):
+        parser.error("--pretrain-epochs needs --recipe other than the default, without --schedule")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
     docs = args.results.parent
     docs.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         work = args.work_dir / "quick" if args.quick else args.work_dir
-        planner = schedule_plan if args.schedule else plan
+
+        def planner(seeds: int, recipe: str) -> list[Run]:
+            if args.schedule:
+                return schedule_plan(seeds, recipe)
+            return plan(seeds, recipe, args.pretrain_epochs)
+
         if args.only:
             dataset, variant, seed = args.only
             runs = [
