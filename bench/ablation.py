@@ -74,15 +74,15 @@ from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
-# name: (experiment config, source folder, split overrides)
+# name: (experiment config, source dataset under SHARED, split overrides)
 DATASETS = {
-    "nw_ucla": ("nw_ucla_xview", SHARED / "nw_ucla", []),
+    "nw_ucla": ("nw_ucla_xview", "nw_ucla", []),
     "nw_ucla_val": (  # for choices made without view 3: pretraining and probe on view 1 only
         "nw_ucla_xview",
-        SHARED / "nw_ucla",
+        "nw_ucla",
         ["data.train_split=view1_train", "data.test_split=view2_val"],
     ),
-    "gtu": ("gtu_stratified", SHARED / "gtu", []),
+    "gtu": ("gtu_stratified", "gtu", []),
 }
 DATASET_NAMES = {"nw_ucla": "NW-UCLA", "nw_ucla_val": "NW-UCLA validation", "gtu": "GTU"}
 SPLITS = {
@@ -224,7 +224,7 @@ def schedule_plan(seeds: int, recipe: str) -> list[Run]:
 
 def data_root(work: Path, dataset: str) -> Path:
     """The prepared copy of a dataset's source (shared by the datasets that read one source)."""
-    return work / "data" / DATASETS[dataset][1].name
+    return work / "data" / DATASETS[dataset][1]
 
 
 def pretrain_dir(work: Path, run: Run, epochs: int | None = None, variant: str | None = None):
@@ -627,28 +627,20 @@ def main() -> None:
     docs.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         work = args.work_dir / "quick" if args.quick else args.work_dir
-
-        def planner(seeds: int, recipe: str) -> list[Run]:
-            if args.schedule:
-                return schedule_plan(seeds, recipe)
-            return plan(seeds, recipe, args.pretrain_epochs)
-
-        if args.only:
-            dataset, variant, seed = args.only
-            runs = [
-                r
-                for r in planner(max(args.seeds, seed + 1), args.recipe)
-                if (r.dataset, r.variant, r.seed) == args.only
-            ]
-            if not runs:
-                raise SystemExit(f"{dataset}:{variant}:{seed} is not in the plan")
+        seeds = max(args.seeds, args.only[2] + 1) if args.only else args.seeds
+        if args.schedule:
+            runs = schedule_plan(seeds, args.recipe)
         else:
-            runs = planner(args.seeds, args.recipe)
+            runs = plan(seeds, args.recipe, args.pretrain_epochs)
+        if args.only:
+            runs = [r for r in runs if (r.dataset, r.variant, r.seed) == args.only]
+            if not runs:
+                raise SystemExit("{}:{}:{} is not in the plan".format(*args.only))
         with claimed(work / "data", wait=True):
             for dataset in sorted({r.dataset for r in runs}):
                 root, source = data_root(work, dataset), DATASETS[dataset][1]
                 if not (root / "meta.json").is_file():
-                    prepare_dataset(source.name, source, root, workers=2, overwrite=True)
+                    prepare_dataset(source, SHARED / source, root, workers=2, overwrite=True)
         pending = runs
         while pending:
             deferred = []
