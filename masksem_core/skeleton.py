@@ -325,6 +325,74 @@ def mediapipe_to_ntu25(landmarks: np.ndarray) -> np.ndarray:
     return (ntu * MEDIAPIPE_TO_NTU_AXES).astype(np.float32)
 
 
+# The same body point under another layout's name (the Kinect v1 SDK names its pelvis
+# "hip_center", NTU "spine_base"); joints named alike in both layouts correspond as well.
+SAME_JOINT: dict[tuple[str, str], dict[str, str]] = {
+    ("ntu25", "kinect_v1_20"): {
+        "spine_base": "hip_center",
+        "spine_mid": "spine",
+        "spine_shoulder": "shoulder_center",
+    },
+}
+
+
+def joint_correspondence(source: SkeletonLayout, target: SkeletonLayout) -> dict[int, int]:
+    """Target joint index → source joint index, for every joint both layouts have.
+
+    A pair with no documented correspondence (MediaPipe-33 has no pelvis or spine: it reaches
+    NTU-25 only through ``mediapipe_to_ntu25``) is a clear error naming both layouts.
+    """
+    if source.name == target.name:
+        return {v: v for v in range(target.num_joints)}
+    if (source.name, target.name) in SAME_JOINT:
+        renamed = SAME_JOINT[(source.name, target.name)]
+    elif (target.name, source.name) in SAME_JOINT:
+        renamed = {t: s for s, t in SAME_JOINT[(target.name, source.name)].items()}
+    else:
+        raise ValueError(
+            f"no joint correspondence between layouts {source.name} and {target.name}; "
+            f"known pairs: {sorted(SAME_JOINT)} (and each layout with itself)"
+        )
+    pairs = {}
+    for s, name in enumerate(source.joint_names):
+        name = renamed.get(name, name)
+        if name in target.joint_names:
+            pairs[target.index(name)] = s
+    return pairs
+
+
+def map_joints(joints: np.ndarray, source: SkeletonLayout, target: SkeletonLayout) -> np.ndarray:
+    """(..., V_source, C) joints → (..., V_target, C): every target joint must exist in the
+    source (NTU-25 → Kinect-v1-20 drops the neck, hand tips and thumbs; the reverse is an error:
+    joints are never invented)."""
+    pairs = joint_correspondence(source, target)
+    missing = [target.joint_names[v] for v in range(target.num_joints) if v not in pairs]
+    if missing:
+        raise ValueError(
+            f"layout {source.name} cannot be mapped to {target.name}: it lacks {missing}"
+        )
+    return joints[..., [pairs[v] for v in range(target.num_joints)], :]
+
+
+def nearest_corresponding_joints(source: SkeletonLayout, target: SkeletonLayout) -> list[int]:
+    """Per target joint, the source joint it corresponds to, or else the one its nearest
+    ancestor corresponds to (NTU-25's neck → Kinect-v1-20's shoulder centre, a hand tip → the
+    hand): how joint-indexed weights (positional embeddings) move to another layout."""
+    pairs = joint_correspondence(source, target)
+    chosen = []
+    for v in range(target.num_joints):
+        joint = v
+        while joint not in pairs and target.parents[joint] != -1:
+            joint = target.parents[joint]
+        if joint not in pairs:
+            raise ValueError(
+                f"joint {target.joint_names[v]} of {target.name} has no counterpart in "
+                f"{source.name}, nor has any of its ancestors"
+            )
+        chosen.append(pairs[joint])
+    return chosen
+
+
 LAYOUTS: dict[str, SkeletonLayout] = {
     layout.name: layout for layout in (NTU25, KINECT_V1_20, MEDIAPIPE33)
 }

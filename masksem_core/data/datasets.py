@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from masksem_core.data import gtu, nw_ucla, utkinect
+from masksem_core.data import general, gtu, nw_ucla, utkinect
 from masksem_core.data.ntu import ACTION_NAMES as NTU_ACTION_NAMES
 from masksem_core.data.ntu import ntu_splits, parse_ntu_name, read_ntu_skeleton
 from masksem_core.data.pku import ACTION_NAMES as PKU_ACTION_NAMES
@@ -18,9 +18,6 @@ from masksem_core.data.splits import label_fraction_subset, stratified_split
 from masksem_core.errors import DataError
 from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout
 
-GTU_TEST_FRACTION = 0.3
-GTU_VAL_FRACTION = 0.15  # of the training split: calibration and settings, never the test split
-GTU_SPLIT_SEED = 0
 # frames stored per whole PKU-MMD video (stream mode): 5 min at 30 Hz, 5.4 MB a video; a longer
 # video is skipped, with the reason in the preparation report
 PKU_RECORD_FRAMES = 9000
@@ -87,9 +84,9 @@ def _gtu_splits(samples: list[dict], _src: Path) -> dict[str, list[int]]:
     """The seeded stratified 70/30 split, and a stratified 15 % of its training part held out
     for validation (``stratified_val``; the rest is ``stratified_fit``)."""
     labels = [s["label"] for s in samples]
-    splits = stratified_split(labels, GTU_TEST_FRACTION, GTU_SPLIT_SEED)
+    splits = stratified_split(labels, gtu.TEST_FRACTION, gtu.SPLIT_SEED)
     train = splits["stratified_train"]
-    val = label_fraction_subset(labels, train, GTU_VAL_FRACTION, GTU_SPLIT_SEED)
+    val = label_fraction_subset(labels, train, gtu.VAL_FRACTION, gtu.SPLIT_SEED)
     held = set(val)
     return {**splits, "stratified_val": val, "stratified_fit": [i for i in train if i not in held]}
 
@@ -181,6 +178,16 @@ SPECS: dict[str, DatasetSpec] = {
         lambda samples, _src: utkinect.utkinect_splits(samples),
         fps=utkinect.VIDEO_FPS,
         record_frames=4096,
+    ),
+    "general": DatasetSpec(
+        "general",
+        general.GENERAL_LAYOUT,
+        1,
+        general.CLASS_NAMES,
+        general.list_corpus,
+        general.read_corpus_item,
+        lambda samples, _src: general.corpus_splits(samples),
+        fps=general.FPS,
     ),
 }
 

@@ -8,6 +8,9 @@ import numpy as np
 
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence, check_finite
 
+TEST_FRACTION = 0.3
+VAL_FRACTION = 0.15  # of the training split: calibration and settings, never the test split
+SPLIT_SEED = 0
 CLASS_NAMES = (
     "opening and closing the arms",
     "right-handed shaking",
