@@ -80,7 +80,9 @@ def list_corpus(src: Path) -> list[CorpusItem]:
         "ntu_samples": (NTU25, sorted((src / "ntu_samples").glob("*.skeleton"))),
     }
     items = [
-        CorpusItem(name, path, layout) for name, (layout, paths) in sources.items() for path in paths
+        CorpusItem(name, path, layout)
+        for name, (layout, paths) in sources.items()
+        for path in paths
     ]
     if not items:
         raise FileNotFoundError(
