@@ -46,8 +46,8 @@ from masksem_core.export.onnx_export import export_classifier
 from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier, LinearProbeHead, SkeletonEncoder
 from masksem_core.runtime.model_info import ModelInfo
-from masksem_core.runtime.preprocess import inference_window
 from masksem_core.runtime.session import ActionSession
+from masksem_core.window_spec import WindowSpec
 
 GTU = Path(__file__).resolve().parents[2] / "shared" / "data" / "gtu"
 
@@ -75,7 +75,7 @@ def gtu_windows() -> tuple[np.ndarray, np.ndarray]:
         raise SystemExit(f"no GTU data in {GTU}: the agreement check needs real windows")
     order = np.random.default_rng(0).permutation(len(files))
     sequences = [read_gtu(files[i]) for i in order]
-    windows = np.stack([inference_window(s.data, "ntu25") for s in sequences])
+    windows = np.stack([WindowSpec("ntu25").from_clip(s.data) for s in sequences])
     return windows.astype(np.float32), np.array([s.label for s in sequences])
 
 
@@ -185,7 +185,9 @@ def main() -> None:
     model_name = f"{len(enc.transformer.blocks)}x{enc.dim}"
     tmp = Path(tempfile.mkdtemp())
     info = ModelInfo(
-        tuple(str(i) for i in range(model.num_classes)), "ntu25", enc.window, enc.segment_length
+        tuple(str(i) for i in range(model.num_classes)),
+        WindowSpec("ntu25", frames=enc.window),
+        enc.segment_length,
     )
     files = {}
     for attention in ("standard", "fused"):

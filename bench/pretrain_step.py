@@ -37,7 +37,7 @@ from masksem_core.engine.precision import autocast
 from masksem_core.engine.schedule import build_adamw, parameter_groups
 from masksem_core.model.transformer import attention_path
 from masksem_core.pretraining import gradcam
-from masksem_core.runtime.preprocess import inference_window
+from masksem_core.window_spec import WindowSpec
 
 NTU_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ntu_samples"
 
@@ -52,7 +52,7 @@ def real_ntu_batch(batch: int) -> torch.Tensor:
     files = sorted(NTU_SAMPLES.glob("*.skeleton"))
     if not files:
         raise SystemExit(f"no NTU .skeleton files in {NTU_SAMPLES}: the benchmark uses real data")
-    windows = [inference_window(read_ntu_skeleton(f).data, "ntu25") for f in files]
+    windows = [WindowSpec("ntu25").from_clip(read_ntu_skeleton(f).data) for f in files]
     return torch.from_numpy(np.stack([windows[i % len(windows)] for i in range(batch)]))
 
 

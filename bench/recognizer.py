@@ -125,7 +125,7 @@ def main() -> None:
     # (from the first message), a clip-mode model once half its 4 s window is buffered: replay
     # that rule to pair labels with triggers.
     info = ActionSession(args.model).info
-    wait = 0.0 if info.window_mode == "stream" else 2.0
+    wait = 0.0 if info.window_spec.mode == "stream" else 2.0
     triggers, last = [], sent[0][0]
     for stamp_i, wall in sent:
         if stamp_i - last >= args.stride - 1e-6 and stamp_i - sent[0][0] >= wait - 1e-6:

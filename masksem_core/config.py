@@ -21,11 +21,12 @@ import yaml
 from masksem_core.errors import ConfigError
 from masksem_core.pretraining.config import PRESETS, MaskSemConfig
 from masksem_core.typed import from_dict, setting, to_dict
+from masksem_core.window_spec import WINDOW_MODES
+from masksem_core.windows import MIN_LENGTH, TEST_RATIO, TRAIN_RATIO_RANGE, WINDOW
 
 DEFAULT_CONFIG = "demo"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEADS = ("mlp", "pooled_mlp")
-WINDOW_MODES = ("clip", "stream")
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,14 @@ class DataConfig:
     )
     train_split: str = setting("xsub_train", "split of splits.json used for training")
     test_split: str = setting("xsub_test", "split used for evaluation")
-    window: int = setting(120, "frames per window after crop + resize (paper: 120)")
+    window: int = setting(WINDOW, "frames per window after crop + resize (paper: 120)")
     train_crop: tuple[float, float] = setting(
-        (0.5, 1.0), "training crop: ratio p ~ U[low, high] of the valid frames (MAMP)"
+        TRAIN_RATIO_RANGE, "training crop: ratio p ~ U[low, high] of the valid frames (MAMP)"
     )
-    test_crop: float = setting(0.95, "evaluation: centre crop of this ratio of the valid frames")
-    min_crop_frames: int = setting(64, "a crop keeps at least this many frames (MAMP: 64)")
+    test_crop: float = setting(
+        TEST_RATIO, "evaluation: centre crop of this ratio of the valid frames"
+    )
+    min_crop_frames: int = setting(MIN_LENGTH, "a crop keeps at least this many frames (MAMP: 64)")
     rotation: tuple[float, float, float] = setting(
         (0.3, 0.3, 0.3),
         "training augmentation: random rotation, max angle about x, y, z (rad; MAMP: 0.3; 0: off)",

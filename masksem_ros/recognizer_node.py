@@ -230,10 +230,12 @@ class RecognizerNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         info = session.info
         self.get_logger().info(
-            f"model {path}: {len(info.class_names)} classes, layout {info.layout}, "
-            f"{info.window_mode} windows of {effective_window_seconds(settings, info):g} s, "
+            f"model {path}: {len(info.class_names)} classes, layout {info.window_spec.layout}, "
+            f"{info.window_spec.mode} windows of {effective_window_seconds(settings, info):g} s, "
             f"provider {session.provider}"
         )
+        for note in info.notes:
+            self.get_logger().warning(f"model {path}: {note}")
         session.warm_up(max(1, info.bodies))
         self.recognizer = recognizer
         self.reported = {}

@@ -14,6 +14,7 @@ from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_demo_dataset
 from masksem_core.model import ActionClassifier, FineTuneHead, LinearProbeHead, SkeletonEncoder
 from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.window_spec import WindowSpec
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -36,7 +37,7 @@ def tiny_encoder(num_joints: int = 25, window: int = 16, **kwargs) -> SkeletonEn
     return SkeletonEncoder(num_joints, **params)
 
 
-META = ModelInfo(("a", "b", "c"), "ntu25", window=16, segment_length=4)
+META = ModelInfo(("a", "b", "c"), WindowSpec("ntu25", frames=16), segment_length=4)
 
 
 def tiny_classifier(head: type = LinearProbeHead) -> ActionClassifier:

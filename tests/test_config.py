@@ -8,7 +8,7 @@ from masksem_core.config import (
     shipped_configs,
 )
 from masksem_core.errors import ConfigError
-from masksem_core.pretraining import PRESETS
+from masksem_core.pretraining.config import PRESETS
 
 
 def test_every_shipped_config_loads_and_extends_the_paper():

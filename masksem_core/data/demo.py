@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from masksem_core.data.sequence import SkeletonSequence
-from masksem_core.data.windows import rotation_matrix
 from masksem_core.skeleton import NTU25
+from masksem_core.windows import rotation_matrix
 
 # Rest pose (metres, NTU camera convention: x right, y up, z away from the camera).
 _REST = {

@@ -20,8 +20,8 @@ from masksem_core.data import gtu, nw_ucla, utkinect
 from masksem_core.data.ntu import read_ntu_skeleton
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
 from masksem_core.data.splits import stratified_split
-from masksem_core.data.windows import resample_by_time
 from masksem_core.skeleton import KINECT_V1_20, NTU25, SkeletonLayout, map_joints
+from masksem_core.windows import resample_by_time
 
 # The joints every layout the project reads has (NTU-25 and MediaPipe-33 reach them by
 # dropping joints, never by inventing any): the general encoder's input.

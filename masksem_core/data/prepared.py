@@ -19,9 +19,9 @@ from torch.utils.data import Dataset
 from masksem_core.atomic import write_json_atomic
 from masksem_core.data.sequence import SkeletonSequence
 from masksem_core.data.splits import label_fraction_split_name, label_fraction_subset
-from masksem_core.data.transforms import CentreCropResize, WindowTransform
-from masksem_core.data.windows import prepare_sequence, resize_time
+from masksem_core.data.transforms import WindowTransform
 from masksem_core.errors import DataError
+from masksem_core.windows import prepare_sequence, resize_time
 
 FORMAT_VERSION = 1
 FILES = ("data.npy", "samples.json", "splits.json", "meta.json")
@@ -261,20 +261,19 @@ class PreparedData:
 
 class WindowDataset(Dataset):
     """(M, window, V, C) windows of the labelled actions of one split (clip mode: each action
-    cropped to its frames), each passed through ``transform`` (default: the deterministic
-    evaluation crop). A random transform draws from a generator seeded by torch's RNG, so
-    DataLoader seeding governs it."""
+    cropped to its frames), each passed through ``transform``. A random transform draws from a
+    generator seeded by torch's RNG, so DataLoader seeding governs it."""
 
     def __init__(
         self,
         prepared: PreparedData,
         split: str,
-        transform: WindowTransform | None = None,
+        transform: WindowTransform,
     ) -> None:
         self.prepared = prepared
         self.split = split
         self.items = prepared.actions(split)
-        self.transform = transform or CentreCropResize()
+        self.transform = transform
 
     def __len__(self) -> int:
         return len(self.items)

@@ -19,16 +19,17 @@ from masksem_core.data.stream import (
     idle_window_end,
     training_window_end,
 )
-from masksem_core.data.transforms import Compose
-from masksem_core.data.windows import WINDOW, centre_sequence, stream_window
+from masksem_core.data.transforms import Compose, Rotation
+from masksem_core.errors import DataError
 from masksem_core.skeleton import get_layout
+from masksem_core.window_spec import WindowSpec
 
 
 class StreamWindowDataset(Dataset):
-    """(M, window, V, C) stream windows of one split. A window covers
-    ``sampling.window_seconds`` of the sample's timeline (its stamps; beyond its ends a person
-    standing still, synthetic), resampled to ``window`` frames by :func:`stream_window`,
-    centred and ``normalise``-d as the live recognizer does, then passed through ``augment``.
+    """(M, frames, V, C) stream windows of one split. A window is ``spec``'s window of the
+    sample's timeline (its stamps; beyond its ends a person standing still, synthetic) at the
+    window's end, exactly as the live recognizer builds it (``WindowSpec.from_timeline``),
+    the timeline first seen by ``camera`` when given, then passed through ``augment``.
     Training (``train``): the window ends anywhere the action is named, labelled by
     :func:`training_window_end`, or, with probability ``background_fraction``, where
     nothing happens (label ``len(class_names)``); with probability ``context_fraction`` the
@@ -42,24 +43,29 @@ class StreamWindowDataset(Dataset):
         self,
         prepared: PreparedData,
         split: str,
+        spec: WindowSpec,
         sampling: StreamSampling,
         train: bool,
         background_fraction: float = 0.0,
-        normalise: Compose | None = None,
         augment: Compose | None = None,
-        window: int = WINDOW,
         idle_windows: int = 0,
         context_fraction: float = 0.0,
+        camera: Rotation | None = None,
     ) -> None:
+        if spec.mode != "stream" or spec.seconds != sampling.window_seconds:
+            raise DataError(
+                f"stream windows need a stream-mode window spec of the sampling's "
+                f"{sampling.window_seconds} s, got {spec.mode} windows of {spec.seconds} s"
+            )
         self.prepared = prepared
+        self.spec = spec
         self.items = prepared.actions(split)
         self.sampling = sampling
         self.train = train
         self.background_fraction = background_fraction
         self.context_fraction = context_fraction if train else 0.0
-        self.normalise = normalise
         self.augment = augment
-        self.window = window
+        self.camera = camera
         self.idle_windows = 0 if train else idle_windows
         self.background = len(prepared.class_names)
         layout = get_layout(prepared.meta["layout"])
@@ -123,10 +129,9 @@ class StreamWindowDataset(Dataset):
             )
         else:
             window_end, label = action_window_end(action, self.sampling, None), action.label
-        window = stream_window(times, frames, window_end, self.sampling.window_seconds, self.window)
-        window = centre_sequence(window, self.centre_joint)
-        if self.normalise is not None:
-            window = self.normalise(window)
+        if self.camera is not None:
+            frames = self.camera(frames)
+        window = self.spec.from_timeline(times, frames, window_end)
         if self.augment is not None:
             window = self.augment(window, rng)
         return torch.from_numpy(np.ascontiguousarray(window)), label

@@ -2,10 +2,10 @@
 
 Each transform maps an (M, T, V, C) sequence to another, drawing randomness only from the
 ``rng`` it is given; ``random`` says whether it draws at all (a deterministic pipeline needs no
-generator). The pipelines of a run are built from its ``data`` config section by
-:func:`training_transform` and :func:`evaluation_transform`; the evaluation pipeline is the
-paper's centre crop, the same ``evaluation_window`` that export parity and the live recognizer
-call.
+generator). The training pipeline is built from the run's ``data`` config section by
+:func:`training_transform`; the evaluation pipeline is :class:`ModelInput`, the run's
+:class:`~masksem_core.window_spec.WindowSpec`: the window that export parity, replay and the
+live recognizer use too.
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from masksem_core.data.windows import (
-    MIN_LENGTH,
-    TEST_RATIO,
-    TRAIN_RATIO_RANGE,
-    WINDOW,
-    evaluation_window,
+from masksem_core.skeleton import get_layout
+from masksem_core.window_spec import WindowSpec
+from masksem_core.windows import (
+    centre_sequence,
     normalise_body,
     rotation_matrix,
     training_window,
 )
-from masksem_core.skeleton import get_layout
 
 if TYPE_CHECKING:
     from masksem_core.config import DataConfig
@@ -38,13 +35,26 @@ class WindowTransform(Protocol):
 
 
 @dataclass(frozen=True)
+class Centre:
+    """Subtract the layout's centre joint of the first body's first valid frame (absent joints
+    stay 0): a clip cut out of a recording starts where its person stands."""
+
+    layout: str
+    random = False
+
+    def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        layout = get_layout(self.layout)
+        return centre_sequence(sequence, layout.index(layout.centre_joint))
+
+
+@dataclass(frozen=True)
 class RandomCropResize:
     """Valid-frame crop of ratio p ~ U[ratio_range] at a random offset, resized to ``window``
     frames (MAMP's training crop)."""
 
-    window: int = WINDOW
-    ratio_range: tuple[float, float] = TRAIN_RATIO_RANGE
-    min_length: int = MIN_LENGTH
+    window: int
+    ratio_range: tuple[float, float]
+    min_length: int
     random = True
 
     def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
@@ -52,16 +62,15 @@ class RandomCropResize:
 
 
 @dataclass(frozen=True)
-class CentreCropResize:
-    """Centre crop of ``ratio`` of the valid frames, resized to ``window`` frames (evaluation)."""
+class ModelInput:
+    """The model's input from a trimmed clip, as its :class:`WindowSpec` defines it (centred,
+    centre crop, resize, body normalisation): the deterministic evaluation window."""
 
-    window: int = WINDOW
-    ratio: float = TEST_RATIO
-    min_length: int = MIN_LENGTH
+    spec: WindowSpec
     random = False
 
     def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        return evaluation_window(sequence, self.window, self.ratio, self.min_length)
+        return self.spec.from_clip(sequence)
 
 
 @dataclass(frozen=True)
@@ -92,16 +101,17 @@ class Rotation:
 
 @dataclass(frozen=True)
 class BodyNormalisation:
-    """Body-centred view (``view``) and unit torso length (``scale``) of each window, from its
-    first valid frame (``normalise_body``, shared with the live recognizer)."""
+    """Body-centred view (``normalise_view``) and unit torso length (``normalise_scale``) of each
+    window, from its first valid frame (``normalise_body``, shared with the window spec)."""
 
     layout: str
-    view: bool = True
-    scale: bool = True
+    normalise_view: bool
+    normalise_scale: bool
     random = False
 
     def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        return normalise_body(sequence, get_layout(self.layout), self.view, self.scale)
+        layout = get_layout(self.layout)
+        return normalise_body(sequence, layout, self.normalise_view, self.normalise_scale)
 
 
 @dataclass(frozen=True)
@@ -120,31 +130,15 @@ class Compose:
         return sequence
 
 
-def normalisation_transform(data_cfg: DataConfig, layout: str) -> Compose:
-    """The config's body normalisation of a window (none when both switches are off)."""
-    view, scale = data_cfg.normalise_view, data_cfg.normalise_scale
-    return Compose((BodyNormalisation(layout, view, scale),) if view or scale else ())
-
-
 def rotation_transform(data_cfg: DataConfig) -> Compose:
     """The config's augmentation of a window: rotation (none when every angle is 0)."""
     return Compose((RandomRotation(tuple(data_cfg.rotation)),) if any(data_cfg.rotation) else ())
 
 
 def training_transform(data_cfg: DataConfig, layout: str) -> Compose:
-    """Crop + resize, the body normalisation, then the augmentation, from a ``DataConfig``."""
-    crop = RandomCropResize(data_cfg.window, tuple(data_cfg.train_crop), data_cfg.min_crop_frames)
-    return Compose(
-        (
-            crop,
-            *normalisation_transform(data_cfg, layout).transforms,
-            *rotation_transform(data_cfg).transforms,
-        )
-    )
-
-
-def evaluation_transform(data_cfg: DataConfig, layout: str) -> Compose:
-    """The deterministic centre crop + resize and the body normalisation, from a
+    """Centring, crop + resize, the body normalisation, then the augmentation, from a
     ``DataConfig``."""
-    crop = CentreCropResize(data_cfg.window, data_cfg.test_crop, data_cfg.min_crop_frames)
-    return Compose((crop, *normalisation_transform(data_cfg, layout).transforms))
+    crop = RandomCropResize(data_cfg.window, tuple(data_cfg.train_crop), data_cfg.min_crop_frames)
+    view, scale = data_cfg.normalise_view, data_cfg.normalise_scale
+    normalise = (BodyNormalisation(layout, view, scale),) if view or scale else ()
+    return Compose((Centre(layout), crop, *normalise, *rotation_transform(data_cfg).transforms))

@@ -15,8 +15,7 @@ from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.data.stream import BACKGROUND, StreamSampling
 from masksem_core.data.stream_dataset import StreamWindowDataset
 from masksem_core.data.transforms import (
-    evaluation_transform,
-    normalisation_transform,
+    ModelInput,
     rotation_transform,
     training_transform,
 )
@@ -29,8 +28,9 @@ from masksem_core.model import (
     PooledMLPHead,
     SkeletonEncoder,
 )
-from masksem_core.pretraining import MaskSem
+from masksem_core.pretraining.masksem import MaskSem
 from masksem_core.skeleton import get_layout
+from masksem_core.window_spec import WindowSpec
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def evaluation_windows(
     """The split's deterministic evaluation windows (stream mode: each ending where its action
     ends)."""
     if data_cfg.window_mode == "clip":
-        return WindowDataset(prepared, split, evaluation_transform(data_cfg, layout_of(prepared)))
+        return WindowDataset(prepared, split, ModelInput(window_spec(data_cfg, prepared)))
     return stream_windows(prepared, split, data_cfg, train=False)
 
 
@@ -142,19 +142,23 @@ def stream_windows(
     return StreamWindowDataset(
         prepared,
         split,
+        window_spec(data_cfg, prepared),
         stream_sampling(data_cfg),
         train=train,
         background_fraction=data_cfg.background_fraction if train else 0.0,
         context_fraction=data_cfg.context_fraction if train else 0.0,
-        normalise=normalisation_transform(data_cfg, layout_of(prepared)),
         augment=rotation_transform(data_cfg) if train else None,
-        window=data_cfg.window,
         idle_windows=idle_windows,
     )
 
 
 def layout_of(prepared: PreparedData) -> str:
     return prepared.meta["layout"]
+
+
+def window_spec(data_cfg: DataConfig, prepared: PreparedData) -> WindowSpec:
+    """The model input of a run over ``prepared``: built here, once, for every caller."""
+    return WindowSpec.from_data_config(data_cfg, layout_of(prepared), prepared.fps)
 
 
 def model_class_names(prepared: PreparedData, data_cfg: DataConfig) -> list[str]:

@@ -50,7 +50,8 @@ from masksem_core.engine.schedule import (
 )
 from masksem_core.engine.trainer import Optimisation, Task
 from masksem_core.model import ActionClassifier
-from masksem_core.pretraining import MaskSem, average_motion_reference
+from masksem_core.pretraining.masksem import MaskSem
+from masksem_core.pretraining.reference import average_motion_reference
 from masksem_core.skeleton import SkeletonLayout
 
 log = logging.getLogger(__name__)

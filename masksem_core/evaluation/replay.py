@@ -7,7 +7,7 @@ import numpy as np
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.data.stream import StreamSampling
 from masksem_core.data.stream_dataset import StreamWindowDataset
-from masksem_core.data.transforms import BodyNormalisation, CentreCropResize, Compose, Rotation
+from masksem_core.data.transforms import Compose, ModelInput, Rotation
 from masksem_core.errors import DataError
 from masksem_core.evaluation.stream_metrics import StreamScore, score_stream
 from masksem_core.evaluation.streams import Scenario, Stream
@@ -64,25 +64,19 @@ def offline_top1(
     """Top-1 (%) of the model on the split's evaluation windows of its own window mode (clip:
     the centre crop; stream: the window ending where the action ends), seen by ``camera`` (the
     dataset's own camera when None), a prediction counting when it names the action."""
-    info = session.info
-    if info.layout != prepared.meta["layout"]:
+    info, spec = session.info, session.info.window_spec
+    if spec.layout != prepared.meta["layout"]:
         raise DataError(
-            f"the model's layout is {info.layout}, the data {prepared.root} is "
+            f"the model's layout is {spec.layout}, the data {prepared.root} is "
             f"{prepared.meta['layout']}"
         )
-    normalise = BodyNormalisation(info.layout, info.view_normalisation, info.scale_normalisation)
-    seen = (normalise,) if camera is None else (camera, normalise)  # the camera, then the model's
-    if info.window_mode == "stream":
+    if spec.mode == "stream":
         windows = StreamWindowDataset(
-            prepared,
-            split,
-            StreamSampling(info.window_seconds),
-            train=False,
-            normalise=Compose(seen),
-            window=info.window,
+            prepared, split, spec, StreamSampling(spec.seconds), train=False, camera=camera
         )
     else:
-        windows = WindowDataset(prepared, split, Compose((CentreCropResize(info.window), *seen)))
+        seen = () if camera is None else (camera,)  # the camera, then the model's window
+        windows = WindowDataset(prepared, split, Compose((*seen, ModelInput(spec))))
     correct = 0
     for start in range(0, len(windows), 64):
         batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]

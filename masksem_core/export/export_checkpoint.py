@@ -11,7 +11,12 @@ import torch
 from masksem_core.config import DataConfig, ExperimentConfig
 from masksem_core.data.prepared import PreparedData
 from masksem_core.data.stream import BACKGROUND
-from masksem_core.engine.builders import build_classifier, evaluation_windows, stream_windows
+from masksem_core.engine.builders import (
+    build_classifier,
+    evaluation_windows,
+    stream_windows,
+    window_spec,
+)
 from masksem_core.engine.checkpoint import (
     CheckpointError,
     checkpoint_config,
@@ -23,9 +28,10 @@ from masksem_core.export.calibration import Calibration, calibrate
 from masksem_core.export.onnx_export import check_parity, export_classifier
 from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier
-from masksem_core.runtime.model_info import NORMALISATION, STREAM_NORMALISATION, ModelInfo
+from masksem_core.runtime.model_info import ModelInfo
 from masksem_core.runtime.session import ActionSession
 from masksem_core.skeleton import get_layout
+from masksem_core.window_spec import WindowSpec
 
 
 def classifier_from_checkpoint(path: str | Path) -> tuple[ActionClassifier, dict]:
@@ -92,25 +98,18 @@ def calibrate_on(
 def model_info(
     state: dict, config: ExperimentConfig, prepared: PreparedData, source: str
 ) -> ModelInfo:
-    """What the ONNX file says about the model: classes, layout, windows, normalisation, the
-    body count of its training data and its "no action" class."""
-    data = config.data
-    stream = data.window_mode == "stream"
+    """What the ONNX file says about the model: classes, its window specification, the body
+    count of its training data, its "no action" class and where its encoder started."""
     return ModelInfo(
         class_names=tuple(state["class_names"]),
-        layout=state["layout"],
-        window=data.window,
+        window_spec=window_spec(config.data, prepared),
         segment_length=config.model.segment_length,
-        normalisation=STREAM_NORMALISATION if stream else NORMALISATION,
-        dataset=data.dataset,
+        dataset=config.data.dataset,
         experiment=config.experiment,
+        init=state.get("init") or "scratch",
         source_checkpoint=source,
-        window_mode=data.window_mode,
-        window_seconds=data.window_seconds if stream else 0.0,
         bodies=int(prepared.meta["record_shape"][0]),
         background_class=BACKGROUND if BACKGROUND in state["class_names"] else "",
-        view_normalisation=data.normalise_view,
-        scale_normalisation=data.normalise_scale,
     )
 
 
@@ -136,7 +135,7 @@ def export_checkpoint(
     prepared = PreparedData(data_root or data.root)
     info = model_info(state, config, prepared, Path(checkpoint).name)
     report: dict = {}
-    if info.window_mode == "stream" and info.background_class and data.val_split:
+    if info.window_spec.mode == "stream" and info.background_class and data.val_split:
         calibration = calibrate_on(model, prepared, data, target_false_alarm, decision_rule)
         report["calibration"] = asdict(calibration)
         info = replace(
@@ -187,29 +186,15 @@ def limitations(prepared: PreparedData, train_size: int) -> str:
     return text
 
 
-def window_line(data: DataConfig, report: dict) -> str:
-    """What the model's windows are, how they are normalised, and how its "no action" decision
-    was calibrated."""
-    normalised = {
-        (True, True): " Each window is rotated into the body's own frame (hip line along x, "
-        "spine along y, at its first valid frame) and divided by that frame's torso length, in "
-        "training and in the recognizer alike: where the camera stands around the person does "
-        "not change the input.",
-        (True, False): " Each window is rotated into the body's own frame (hip line along x, "
-        "spine along y, at its first valid frame), in training and in the recognizer alike.",
-        (False, True): " Each window is divided by its first valid frame's torso length, in "
-        "training and in the recognizer alike.",
-        (False, False): "",
-    }[(data.normalise_view, data.normalise_scale)]
-    if data.window_mode == "clip":
-        return (
-            "- **Windows**: clip mode (each trimmed action cropped and resized; the recognizer "
-            "classifies its last `window_seconds`, 4 s unless set)." + normalised
-        )
-    line = (
-        f"- **Windows**: stream mode, {data.window_seconds:g} s of the stream's timeline "
-        "resampled to the window, as the recognizer sees it; a `no action` class trained on "
-        f"idle windows ({data.background_fraction:.0%} of training windows)."
+def window_line(data: DataConfig, spec: WindowSpec, report: dict) -> str:
+    """What the model's windows are (its window specification) and how its "no action"
+    decision was calibrated."""
+    line = f"- **Windows**: {spec.describe()}, in training and in the recognizer alike."
+    if spec.mode == "clip":
+        return line + " The recognizer classifies its last `window_seconds` (4 s unless set)."
+    line += (
+        f" A `no action` class trained on idle windows ({data.background_fraction:.0%} of "
+        "training windows)."
     )
     if data.context_fraction:
         line += (
@@ -226,7 +211,7 @@ def window_line(data: DataConfig, report: dict) -> str:
             f"{calibration['idle_false_alarm']:.1%}, actions named right "
             f"{calibration['action_recall']:.1%})."
         )
-    return line + normalised
+    return line
 
 
 def export_checks(report: dict) -> list[str]:
@@ -270,9 +255,10 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"- **Task**: skeleton-based action recognition, {len(state['class_names'])} classes, "
         f"layout `{state['layout']}` (joints in that order, metres, NTU camera axes).",
         f"- **Input** `skeleton` (B, M, {config.data.window}, V, 3) float32 → **output** "
-        "`logits` (B, classes); B and M dynamic. Preprocess with "
-        "`masksem_core.runtime.preprocess.inference_window`.",
-        window_line(config.data, report),
+        "`logits` (B, classes); B and M dynamic. The input window is the metadata field "
+        "`window_spec` (`masksem_core.window_spec.WindowSpec`: `from_timeline` for a live "
+        "stream, `from_clip` for a trimmed clip).",
+        window_line(config.data, window_spec(config.data, prepared), report),
         f"- **Training data**: `{config.data.dataset}` (`{config.data.root}`), "
         f"split `{config.data.train_split}` ({sizes[config.data.train_split]} "
         f"samples) / `{config.data.test_split}` "

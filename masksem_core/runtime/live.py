@@ -1,5 +1,5 @@
-"""Live-stream logic of the recognizer, free of ROS: decoding, time-stamped buffering,
-resampling to the model window, decision smoothing and a latest-only inference worker."""
+"""Live-stream logic of the recognizer, free of ROS: decoding, a person's stamped ring buffer,
+decision smoothing and a latest-only inference worker."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from masksem_core.data.windows import stream_window
 from masksem_core.errors import MaskSemError
 from masksem_core.runtime.decision_rule import candidate_actions, names_action
 
@@ -68,91 +67,43 @@ def fill_missing(frames: np.ndarray) -> np.ndarray:
     return flat.reshape(frames.shape)
 
 
-@dataclass
-class BufferStats:
-    accepted: int = 0
-    resets_after_gap: int = 0
+class StampedRing:
+    """One person's recent frames: a ring buffer of ``capacity`` stamped (V, 3) frames (NaN:
+    a missing joint), the oldest overwritten first. It checks nothing: ordering, gaps and
+    timeouts are decided once, by the recognizer, before a frame reaches a ring."""
 
-
-class TimedSkeletonBuffer:
-    """The last ``window_seconds`` of frames, keyed by capture time, bounded in memory.
-
-    Frames whose stamp is not after the newest are rejected (out of order / duplicates); a gap
-    longer than ``max_gap_seconds`` clears the buffer, since a window across it would splice
-    two different moments. A body not seen for ``person_timeout`` seconds before the newest
-    frame is left out of the window (the person has left).
-    """
-
-    def __init__(
-        self,
-        window_seconds: float,
-        max_gap_seconds: float,
-        max_persons: int,
-        num_joints: int,
-        person_timeout: float = 1.0,
-        max_frames: int = 1024,
-    ) -> None:
-        if window_seconds <= 0:
-            raise ValueError(f"window_seconds must be positive, got {window_seconds}")
-        self.window_seconds = window_seconds
-        self.max_gap_seconds = max_gap_seconds
-        self.max_persons = max_persons
-        self.num_joints = num_joints
-        self.person_timeout = person_timeout
-        self.stamps: deque[float] = deque(maxlen=max_frames)
-        self.frames: deque[np.ndarray] = deque(maxlen=max_frames)
-        self.stats = BufferStats()
-
-    @property
-    def newest(self) -> float | None:
-        return self.stamps[-1] if self.stamps else None
+    def __init__(self, num_joints: int, capacity: int = 1024) -> None:
+        self.stamps = np.zeros(capacity, dtype=np.float64)
+        self.joints = np.zeros((capacity, num_joints, 3), dtype=np.float32)
+        self.count = 0  # frames held (≤ capacity)
+        self.next = 0  # slot the next frame goes to
 
     def push(self, stamp: float, joints: np.ndarray) -> None:
-        """Add one (M, V, 3) frame; raises SkeletonMessageError for a stamp going backwards."""
-        newest = self.newest
-        if newest is not None and stamp <= newest:
-            raise SkeletonMessageError(
-                "out_of_order",
-                f"stamp {stamp:.3f} s is not after the previous "
-                f"{newest:.3f} s (out of order or duplicate)",
-            )
-        if newest is not None and stamp - newest > self.max_gap_seconds:
-            self.stats.resets_after_gap += 1
-            self.stamps.clear()
-            self.frames.clear()
-        frame = np.full((self.max_persons, self.num_joints, 3), np.nan, dtype=np.float32)
-        frame[: len(joints)] = joints
-        self.stamps.append(stamp)
-        self.frames.append(frame)
-        while self.stamps and self.stamps[0] < stamp - self.window_seconds - 1.0:
-            self.stamps.popleft()
-            self.frames.popleft()
-        self.stats.accepted += 1
+        """Add one (V, 3) frame captured at ``stamp`` (s), later than every frame held."""
+        self.stamps[self.next] = stamp
+        self.joints[self.next] = joints
+        self.next = (self.next + 1) % len(self.stamps)
+        self.count = min(self.count + 1, len(self.stamps))
+
+    def _order(self) -> np.ndarray:
+        return (self.next - self.count + np.arange(self.count)) % len(self.stamps)
+
+    @property
+    def newest(self) -> float:
+        return float(self.stamps[(self.next - 1) % len(self.stamps)])
 
     def covered_seconds(self) -> float:
-        return self.stamps[-1] - self.stamps[0] if len(self.stamps) > 1 else 0.0
+        """Time from the oldest to the newest frame held."""
+        return self.newest - float(self.stamps[self._order()[0]]) if self.count > 1 else 0.0
 
-    def window(self, out_frames: int, hold_before_start: bool) -> np.ndarray | None:
-        """The last ``window_seconds`` as a stream window (M, out_frames, V, 3): missing joints
-        filled, timed-out bodies left out. ``hold_before_start`` (stream-mode models): the
-        window always spans ``window_seconds``, the first frame held before the stream began,
-        as in training; otherwise (clip-mode models) it spans what is covered, and None until
-        half a window is. None when no body is present."""
-        covered = self.covered_seconds()
-        if covered <= 0 or (not hold_before_start and covered < 0.5 * self.window_seconds):
-            return None
-        stamps = np.fromiter(self.stamps, dtype=np.float64)
-        end = stamps[-1]
-        seconds = self.window_seconds if hold_before_start else min(covered, self.window_seconds)
-        first = max(0, int(np.searchsorted(stamps, end - seconds, side="right")) - 1)
-        frames = np.stack(list(self.frames)[first:])  # (T, M, V, 3)
-        seen = ~np.isnan(frames).all(axis=(2, 3))  # (T, M)
-        recent = stamps[first:] >= end - self.person_timeout
-        present = (seen & recent[:, None]).any(axis=0)  # bodies seen within the timeout
-        if not present.any():
-            return None
-        frames = fill_missing(frames[:, present])
-        return stream_window(stamps[first:], frames, end, seconds, out_frames)
+    def recent(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """The frames of the last ``seconds`` before the newest, and the one before them (the
+        window interpolates from it): stamps (T,) and frames (T, 1, V, 3), missing joints
+        filled (``fill_missing``)."""
+        order = self._order()
+        stamps = self.stamps[order]
+        first = max(0, int(np.searchsorted(stamps, stamps[-1] - seconds, side="right")) - 1)
+        return stamps[first:], fill_missing(self.joints[order[first:], None])
 
 
 @dataclass

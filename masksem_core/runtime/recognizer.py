@@ -16,18 +16,17 @@ from masksem_core.runtime.live import (
     DecisionSmoother,
     LatestOnlyWorker,
     SkeletonMessageError,
-    TimedSkeletonBuffer,
+    StampedRing,
     decode_joints,
 )
 from masksem_core.runtime.model_info import ModelInfo
-from masksem_core.runtime.preprocess import inference_window, pad_bodies
+from masksem_core.runtime.preprocess import pad_bodies
 from masksem_core.runtime.session import ActionSession
 
 
 @dataclass(frozen=True)
 class LiveSettings:
-    """What the pipeline does with a stream; every field can change while it runs except
-    ``max_persons`` (the buffer's shape)."""
+    """What the pipeline does with a stream; every field can change while it runs."""
 
     window_seconds: float = 0.0  # history classified each time (0: the model's)
     stride_seconds: float = 0.5  # message time between two classifications
@@ -73,29 +72,18 @@ CLIP_WINDOW_SECONDS = 4.0  # the history a clip-mode model classifies unless tol
 UNCALIBRATED_THRESHOLD = 0.5
 
 
-def model_input(window: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """The model's input from a live window, exactly as its training evaluated it."""
-    return inference_window(
-        window,
-        info.layout,
-        info.window,
-        info.window_mode,
-        info.view_normalisation,
-        info.scale_normalisation,
-    )
-
-
 def effective_window_seconds(settings: LiveSettings, info: ModelInfo) -> float:
     """A stream-mode model's windows span the time it was trained on, whatever the settings say
     (a different non-zero value is an error); a clip-mode model's span the setting (default
     4 s)."""
-    if info.window_mode == "stream":
-        if settings.window_seconds and abs(settings.window_seconds - info.window_seconds) > 1e-6:
+    spec = info.window_spec
+    if spec.mode == "stream":
+        if settings.window_seconds and abs(settings.window_seconds - spec.seconds) > 1e-6:
             raise ConfigError(
                 f"window_seconds={settings.window_seconds} but the model was trained on "
-                f"{info.window_seconds} s stream windows; leave window_seconds at 0"
+                f"{spec.seconds} s stream windows; leave window_seconds at 0"
             )
-        return info.window_seconds
+        return spec.seconds
     return settings.window_seconds or CLIP_WINDOW_SECONDS
 
 
@@ -120,17 +108,29 @@ class Decision:
 
 @dataclass
 class PersonStream:
-    """One person's decision stream: their own buffer, smoothing and stride phase."""
+    """One person's decision stream: their own frames, smoothing and stride phase."""
 
-    buffer: TimedSkeletonBuffer
+    frames: StampedRing
     smoother: DecisionSmoother
     last_trigger: float
+
+    def history(self, window_seconds: float, stream_mode: bool) -> float | None:
+        """Seconds of history the next window spans: a stream-mode model's always span
+        ``window_seconds`` (the first frame held before the person appeared, as in training),
+        once two frames are held; a clip-mode model's span what is held, up to
+        ``window_seconds``, once half of it is. None: not yet."""
+        covered = self.frames.covered_seconds()
+        if covered <= 0 or (not stream_mode and covered < 0.5 * window_seconds):
+            return None
+        return window_seconds if stream_mode else min(covered, window_seconds)
 
 
 class LiveRecognizer:
     """Feed ``on_message(stamp, positions)``; each body of the messages is a person with a
     decision stream of their own (buffer, window, smoothing), which starts afresh when the
-    person appears, after a gap in the stamps and after ``reset``. Every ``stride_seconds`` of
+    person appears, after a gap in the stamps and after ``reset``; a person unseen for
+    ``person_timeout`` has left, and a returning body is a new person. Message order, gaps and
+    timeouts are decided here, once per message, for everyone. Every ``stride_seconds`` of
     a person's message time their last window is classified (the windows of everyone due at
     one message in one batch, on a worker thread that keeps only the newest batch when
     ``background``) and ``publish(decisions)`` is called with that batch's decisions."""
@@ -161,13 +161,6 @@ class LiveRecognizer:
 
     def person_stream(self, stamp: float) -> PersonStream:
         settings, info = self.settings, self.session.info
-        buffer = TimedSkeletonBuffer(
-            effective_window_seconds(settings, info),
-            settings.max_gap_seconds,
-            1,
-            self.session.num_joints,
-            settings.person_timeout,
-        )
         smoother = DecisionSmoother(
             self.session.class_names,
             effective_threshold(settings, info),
@@ -176,18 +169,16 @@ class LiveRecognizer:
             info.background_class,
             info.decision_rule,
         )
-        return PersonStream(buffer, smoother, last_trigger=stamp)
+        return PersonStream(StampedRing(self.session.num_joints), smoother, last_trigger=stamp)
 
     def update(self, settings: LiveSettings) -> None:
-        """Apply new settings to the running pipeline (``max_persons`` needs a restart)."""
-        if settings.max_persons != self.settings.max_persons:
-            raise ConfigError("max_persons cannot change while running; restart the recognizer")
+        """Apply new settings to the running pipeline; people beyond a lowered ``max_persons``
+        leave."""
         info = self.session.info
-        window_seconds = effective_window_seconds(settings, info)
+        effective_window_seconds(settings, info)  # a mismatch is refused before anything changes
+        for person in [p for p in self.people if p >= settings.max_persons]:
+            del self.people[person]
         for person in self.people.values():
-            person.buffer.window_seconds = window_seconds
-            person.buffer.max_gap_seconds = settings.max_gap_seconds
-            person.buffer.person_timeout = settings.person_timeout
             person.smoother.threshold = effective_threshold(settings, info)
             person.smoother.window = settings.smoothing_window
             person.smoother.no_action_label = settings.no_action_label
@@ -229,26 +220,25 @@ class LiveRecognizer:
         received = time.perf_counter()
         joints = self.accept(stamp, positions)
         info, due = self.session.info, []
+        window_seconds = effective_window_seconds(self.settings, info)
         for person, body in enumerate(joints):
             if np.isnan(body).all():
                 continue  # not in this message
             if person not in self.people:
                 self.people[person] = self.person_stream(stamp)
             stream = self.people[person]
-            stream.buffer.push(stamp, body[None])
+            stream.frames.push(stamp, body)
             if stamp - stream.last_trigger < self.settings.stride_seconds - STAMP_TOLERANCE:
                 continue
-            window = stream.buffer.window(info.window, info.window_mode == "stream")
-            if window is not None:
+            seconds = stream.history(window_seconds, info.window_spec.mode == "stream")
+            if seconds is not None:
                 stream.last_trigger = stamp
-                seconds = stream.buffer.window_seconds
-                if info.window_mode == "clip":
-                    seconds = min(seconds, stream.buffer.covered_seconds())
-                due.append((person, stream, window, stamp - seconds))
+                stamps, frames = stream.frames.recent(seconds)
+                due.append((person, stream, (stamps, frames, seconds), stamp - seconds))
         for person in [
             p
             for p, s in self.people.items()
-            if stamp - s.buffer.newest > self.settings.person_timeout
+            if stamp - s.frames.newest > self.settings.person_timeout
         ]:
             del self.people[person]  # left: a returning body is a new person
         if due:
@@ -263,7 +253,12 @@ class LiveRecognizer:
         received, end, due = item
         info = self.session.info
         inputs = np.stack(
-            [pad_bodies(model_input(window, info), info.bodies) for _, _, window, _ in due]
+            [
+                pad_bodies(
+                    info.window_spec.from_timeline(stamps, frames, end, seconds), info.bodies
+                )
+                for _, _, (stamps, frames, seconds), _ in due
+            ]
         )
         started = time.perf_counter()
         batch = self.session.probabilities(inputs)

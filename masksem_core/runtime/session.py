@@ -84,6 +84,12 @@ class ActionSession:
                 f"lists {len(self.info.class_names)} class names"
             )
         self.num_joints, self.channels = int(in_shape[3]), int(in_shape[4])
+        if self.num_joints != self.info.window_spec.num_joints:
+            raise ModelFileError(
+                f"{self.path}: the model takes {self.num_joints} joints but its window "
+                f"specification names layout {self.info.window_spec.layout} "
+                f"({self.info.window_spec.num_joints} joints)"
+            )
         self.provider = self.session.get_providers()[0]
 
     @property
@@ -93,10 +99,14 @@ class ActionSession:
     def validate(self, windows: np.ndarray) -> np.ndarray:
         """Return ``windows`` as float32 (B, M, T, V, C) or raise a ValueError saying what's off."""
         info = self.info
-        expected = f"(B, M, {info.window}, {self.num_joints}, {self.channels})"
+        expected = f"(B, M, {info.window_spec.frames}, {self.num_joints}, {self.channels})"
         if not isinstance(windows, np.ndarray):
             raise ValueError(f"expected a numpy array {expected}, got {type(windows).__name__}")
-        if windows.ndim != 5 or windows.shape[2:] != (info.window, self.num_joints, self.channels):
+        if windows.ndim != 5 or windows.shape[2:] != (
+            info.window_spec.frames,
+            self.num_joints,
+            self.channels,
+        ):
             raise ValueError(f"{self.path.name}: expected input {expected}, got {windows.shape}")
         if not np.issubdtype(windows.dtype, np.floating):
             raise ValueError(f"{self.path.name}: expected float32 input, got {windows.dtype}")
@@ -119,4 +129,8 @@ class ActionSession:
         """Run one window of zeros so the first live window does not pay for memory-arena
         allocation and kernel selection."""
         info = self.info
-        self.logits(np.zeros((1, bodies, info.window, self.num_joints, self.channels), np.float32))
+        self.logits(
+            np.zeros(
+                (1, bodies, info.window_spec.frames, self.num_joints, self.channels), np.float32
+            )
+        )

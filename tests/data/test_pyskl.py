@@ -11,8 +11,9 @@ from masksem_core.data.demo import DEMO_CLASS_NAMES, demo_splits, generate_demo_
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.data.prepared import PreparedData, WindowDataset, write_prepared
 from masksem_core.data.pyskl import write_pyskl
-from masksem_core.runtime.preprocess import inference_window
+from masksem_core.data.transforms import ModelInput
 from masksem_core.skeleton import NTU25
+from masksem_core.window_spec import WindowSpec
 from tests.conftest import run_script
 
 OFFSET = np.array([0.3, -0.2, 2.5], dtype=np.float32)  # raw camera coordinates: 2.5 m away
@@ -54,10 +55,11 @@ def test_raw_pickle_prepares_like_the_builtin_reader_and_the_recognizer(demo_seq
     )
     np.testing.assert_allclose(np.asarray(pyskl.data), np.asarray(builtin.data), atol=1e-5)
     # the evaluated window of a prepared sample = the recognizer's window of the raw skeleton
-    window, _ = WindowDataset(pyskl, "xsub_test")[0]
+    spec = WindowSpec("ntu25", fps=pyskl.fps)
+    window, _ = WindowDataset(pyskl, "xsub_test", ModelInput(spec))[0]
     index = pyskl.split_indices("xsub_test")[0]
     raw = demo_sequences[index].data
-    live = inference_window(np.where(raw != 0, raw + OFFSET, 0.0).astype(np.float32), "ntu25")
+    live = spec.from_clip(np.where(raw != 0, raw + OFFSET, 0.0).astype(np.float32))
     np.testing.assert_allclose(window.numpy(), live, atol=1e-5)
 
 

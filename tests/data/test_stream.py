@@ -19,10 +19,10 @@ from masksem_core.data.stream import (
     window_label,
 )
 from masksem_core.data.stream_dataset import StreamWindowDataset
-from masksem_core.data.transforms import BodyNormalisation, Compose
 from masksem_core.engine.builders import model_class_names, training_windows
-from masksem_core.runtime.live import TimedSkeletonBuffer
-from masksem_core.runtime.preprocess import inference_window, pad_bodies
+from masksem_core.runtime.live import StampedRing
+from masksem_core.runtime.preprocess import pad_bodies
+from masksem_core.window_spec import WindowSpec
 
 SAMPLING = StreamSampling(window_seconds=2.0, min_visible=0.4, tail=0.5)
 
@@ -76,21 +76,27 @@ def demo(demo_root):
 
 @pytest.mark.parametrize("normalised", [False, True])
 def test_the_training_window_is_the_live_window_of_the_same_stream_segment(demo, normalised):
-    """The stream window a model is trained and evaluated on is, to float precision, what the
-    live recognizer's buffer and preprocessing make of the same frames arriving at their
-    stamps (with and without the body normalisation)."""
-    normalise = Compose((BodyNormalisation("ntu25", normalised, normalised),))
-    dataset = StreamWindowDataset(demo, "xsub_test", SAMPLING, train=False, normalise=normalise)
+    """The stream window a model is trained and evaluated on is, to float precision, what a
+    person's ring buffer and the window spec make of the same frames arriving at their stamps
+    (with and without the body normalisation)."""
+    spec = WindowSpec(
+        "ntu25",
+        "stream",
+        seconds=2.0,
+        fps=demo.fps,
+        normalise_view=normalised,
+        normalise_scale=normalised,
+    )
+    dataset = StreamWindowDataset(demo, "xsub_test", spec, SAMPLING, train=False)
     for item in (0, 7):
         trained, _ = dataset[item]
         frames, times, _, action = dataset.timeline(item, np.random.default_rng(item), False)
-        window_end = action.end
-        buffer = TimedSkeletonBuffer(2.0, max_gap_seconds=1.0, max_persons=2, num_joints=25)
+        ring = StampedRing(num_joints=25)
         for stamp, frame in zip(times, frames, strict=True):
-            if stamp <= window_end + 1e-9:
-                buffer.push(float(stamp), frame)
-        window = buffer.window(120, hold_before_start=True)
-        live = inference_window(window, "ntu25", 120, "stream", normalised, normalised)
+            if stamp <= action.end + 1e-9:
+                ring.push(float(stamp), frame[0])
+        stamps, recent = ring.recent(spec.seconds)
+        live = spec.from_timeline(stamps, recent, float(stamps[-1]))
         np.testing.assert_allclose(pad_bodies(live, 1), trained.numpy(), atol=1e-5)
 
 
@@ -124,8 +130,15 @@ def test_chain_clips_continues_time_and_place():
 
 
 def test_context_training_windows_chain_the_action_between_two_others(demo):
+    spec = WindowSpec("ntu25", "stream", seconds=SAMPLING.window_seconds)
     dataset = StreamWindowDataset(
-        demo, "xsub_train", SAMPLING, train=True, background_fraction=0.0, context_fraction=1.0
+        demo,
+        "xsub_train",
+        spec,
+        SAMPLING,
+        train=True,
+        background_fraction=0.0,
+        context_fraction=1.0,
     )
     rng = np.random.default_rng(3)
     frames, times, intervals, action = dataset.timeline(5, rng, context=True)

@@ -4,14 +4,15 @@ import pytest
 from masksem_core.config import load_experiment
 from masksem_core.data.transforms import (
     BodyNormalisation,
-    CentreCropResize,
+    Centre,
     Compose,
+    ModelInput,
     RandomCropResize,
     RandomRotation,
-    evaluation_transform,
     training_transform,
 )
-from masksem_core.data.windows import rotation_matrix
+from masksem_core.window_spec import WindowSpec
+from masksem_core.windows import rotation_matrix
 
 
 def ramp(frames: int) -> np.ndarray:
@@ -28,11 +29,19 @@ def test_random_crop_resize_takes_a_contiguous_part_at_the_natural_order():
     np.testing.assert_allclose(np.diff(window), 9 / 7, rtol=1e-5)
 
 
-def test_centre_crop_resize_is_deterministic_and_centred():
-    transform = CentreCropResize(window=5, ratio=0.5, min_length=1)
+def test_model_input_is_the_specs_deterministic_centre_crop():
+    spec = WindowSpec("ntu25", frames=5, crop_ratio=0.5, min_crop_frames=1)
+    transform = ModelInput(spec)
     assert not transform.random
-    window = transform(ramp(20))[0, :, 0, 0]
-    np.testing.assert_allclose(window, [5, 7.25, 9.5, 11.75, 14])  # frames 5..14
+    clip = np.repeat(ramp(20) + 1.0, 25, axis=2)  # (1, 20, 25, 3), centred on frame 0
+    window = transform(clip)[0, :, 0, 0]
+    np.testing.assert_allclose(window, [5, 7.25, 9.5, 11.75, 14])  # frames 5..14, centred
+
+
+def test_centre_moves_the_first_frames_centre_joint_to_the_origin():
+    clip = np.repeat(ramp(4) + 2.0, 25, axis=2)
+    centred = Centre("ntu25")(clip)
+    np.testing.assert_allclose(centred[0, :, 1, 0], [0, 1, 2, 3])
 
 
 def test_random_rotation_by_hand_and_per_axis_range():
@@ -50,21 +59,23 @@ def test_random_rotation_by_hand_and_per_axis_range():
 
 
 def test_compose_applies_in_order_and_is_random_if_any_part_is():
-    crop = CentreCropResize(window=4, ratio=1.0, min_length=1)
+    crop = ModelInput(WindowSpec("ntu25", frames=4, crop_ratio=1.0, min_crop_frames=1))
     pipeline = Compose((crop, RandomRotation((0.0, 0.0, 0.0))))
     assert pipeline.random and not Compose((crop,)).random
-    np.testing.assert_allclose(pipeline(ramp(7), np.random.default_rng(0)), crop(ramp(7)))
+    clip = np.repeat(ramp(7), 25, axis=2)
+    np.testing.assert_allclose(pipeline(clip, np.random.default_rng(0)), crop(clip))
 
 
 def test_pipelines_follow_the_config():
     config = load_experiment("demo", ["data.rotation=[0, 1.0, 0]", "data.test_crop=0.8"])
     train = training_transform(config.data, "ntu25")
-    assert [type(t) for t in train.transforms] == [RandomCropResize, RandomRotation]
-    assert train.transforms[1].max_angles == (0.0, 1.0, 0.0)
+    assert [type(t) for t in train.transforms] == [Centre, RandomCropResize, RandomRotation]
+    assert train.transforms[2].max_angles == (0.0, 1.0, 0.0)
     off = load_experiment("demo", ["data.rotation=[0, 0, 0]"])
-    assert [type(t) for t in training_transform(off.data, "ntu25").transforms] == [RandomCropResize]
-    (crop,) = evaluation_transform(config.data, "ntu25").transforms
-    assert crop == CentreCropResize(120, 0.8, 64)
+    kinds = [type(t) for t in training_transform(off.data, "ntu25").transforms]
+    assert kinds == [Centre, RandomCropResize]
+    spec = WindowSpec.from_data_config(config.data, "ntu25", fps=30.0)
+    assert (spec.crop_ratio, spec.min_crop_frames, spec.frames) == (0.8, 64, 120)
 
 
 @pytest.mark.parametrize("name", ["demo", "ntu60_xsub", "paper"])
@@ -91,9 +102,9 @@ def test_a_rotated_skeleton_normalises_back_to_the_canonical_one():
     canonical = canonical_skeleton()
     rotation = rotation_matrix(np.array([0.4, -1.1, 2.0]))
     seen = (canonical @ rotation.T) * 1.7  # another camera, another person's size
-    view = BodyNormalisation("ntu25", view=True, scale=False)
+    view = BodyNormalisation("ntu25", normalise_view=True, normalise_scale=False)
     np.testing.assert_allclose(view(seen), canonical * 1.7, atol=1e-5)
-    both = BodyNormalisation("ntu25", view=True, scale=True)
+    both = BodyNormalisation("ntu25", normalise_view=True, normalise_scale=True)
     np.testing.assert_allclose(both(seen), canonical / 0.5, atol=1e-5)  # torso 0.5 m → 1
 
 
@@ -101,21 +112,19 @@ def test_scale_normalisation_makes_the_torso_length_one_and_keeps_absent_bodies_
     from masksem_core.skeleton import NTU25
 
     x = np.concatenate([canonical_skeleton() * 3.0, np.zeros((1, 2, 25, 3), np.float32)])
-    out = BodyNormalisation("ntu25", view=False, scale=True)(x)
+    out = BodyNormalisation("ntu25", normalise_view=False, normalise_scale=True)(x)
     hips = (out[0, 0, NTU25.index("left_hip")] + out[0, 0, NTU25.index("right_hip")]) / 2
     shoulders = (
         out[0, 0, NTU25.index("left_shoulder")] + out[0, 0, NTU25.index("right_shoulder")]
     ) / 2
     assert np.linalg.norm(shoulders - hips) == pytest.approx(1.0, rel=1e-5)
     assert not out[1].any()
-    assert not BodyNormalisation("ntu25")(np.zeros((1, 3, 25, 3), np.float32)).any()
+    assert not BodyNormalisation("ntu25", True, True)(np.zeros((1, 3, 25, 3), np.float32)).any()
 
 
 def test_normalisation_joins_the_pipelines_when_asked():
     on = load_experiment("demo", ["data.normalise_view=true", "data.normalise_scale=true"]).data
     names = [type(t).__name__ for t in training_transform(on, "ntu25").transforms]
-    assert names == ["RandomCropResize", "BodyNormalisation", "RandomRotation"]
-    assert [type(t).__name__ for t in evaluation_transform(on, "ntu25").transforms] == [
-        "CentreCropResize",
-        "BodyNormalisation",
-    ]
+    assert names == ["Centre", "RandomCropResize", "BodyNormalisation", "RandomRotation"]
+    spec = WindowSpec.from_data_config(on, "ntu25", fps=30.0)
+    assert spec.normalise_view and spec.normalise_scale

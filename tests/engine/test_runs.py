@@ -133,15 +133,15 @@ def test_two_process_ddp_with_gloo(demo_root, tmp_path):
 
 
 def test_cached_probe_features_are_the_online_probe_features(tiny_config):
-    from masksem_core.data.prepared import PreparedData, WindowDataset
-    from masksem_core.engine.builders import build_classifier, eval_loader
+    from masksem_core.data.prepared import PreparedData
+    from masksem_core.engine.builders import build_classifier, eval_loader, evaluation_windows
     from masksem_core.engine.evaluation import evaluate
     from masksem_core.engine.linear_probe import encode_pooled, evaluate_head
 
     context = setup_distributed("cpu")
     prepared = PreparedData(tiny_config.data.root)
     model = build_classifier(tiny_config.model, 25, 120, len(prepared.class_names), "linear")
-    test_set = WindowDataset(prepared, "xsub_test")
+    test_set = evaluation_windows(prepared, "xsub_test", tiny_config.data)
     loader = eval_loader(test_set, 4, context, workers=0)
     features, labels = encode_pooled(model, loader, context, "fp32")
     assert features.shape == (len(test_set), tiny_config.model.dim)

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from masksem_core.data.prepared import PreparedData
-from masksem_core.data.windows import rotation_matrix
 from masksem_core.evaluation.replay import offline_top1, reraise, score_scenario
 from masksem_core.evaluation.streams import Scenario, Stream, build_scenarios, camera_yaw, seen_from
 from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings
 from masksem_core.runtime.session import ActionSession
+from masksem_core.window_spec import WindowSpec
+from masksem_core.windows import rotation_matrix
 
 
 def test_camera_yaw_turns_about_the_vertical_axis_and_keeps_absent_bodies_zero():
@@ -42,14 +43,15 @@ def exported(tmp_path, prepared: PreparedData, normalised: bool) -> ActionSessio
     model = ActionClassifier(encoder, LinearProbeHead(32, len(classes))).eval()
     meta = ModelInfo(
         classes,
-        prepared.meta["layout"],
-        window=120,
+        WindowSpec(
+            prepared.meta["layout"],
+            "stream",
+            seconds=2.0,
+            normalise_view=normalised,
+            normalise_scale=normalised,
+        ),
         segment_length=4,
-        window_mode="stream",
-        window_seconds=2.0,
         background_class="no action",
-        view_normalisation=normalised,
-        scale_normalisation=normalised,
     )
     return ActionSession(export_classifier(model, tmp_path / f"{normalised}.onnx", meta))
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from masksem_core.data.gtu import read_gtu
-from masksem_core.data.prepared import PreparedData, WindowDataset
+from masksem_core.data.prepared import PreparedData
 from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.stage import run_stage
 from masksem_core.engine.summary import RunSummary
@@ -16,8 +16,8 @@ from masksem_core.export.export_checkpoint import export_checkpoint, write_model
 from masksem_core.export.onnx_export import ParityError, check_parity, export_classifier
 from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import FineTuneHead, LinearProbeHead
-from masksem_core.runtime.preprocess import inference_window
 from masksem_core.runtime.session import ActionSession
+from masksem_core.window_spec import WindowSpec
 from tests.conftest import META, tiny_classifier
 
 
@@ -35,7 +35,8 @@ def test_random_weights_parity_with_dynamic_batch_and_bodies(tmp_path, head, att
     graph = onnx.load(str(path))
     assert graph.opset_import[0].version >= 17
     meta = {p.key: p.value for p in graph.metadata_props}
-    assert json.loads(meta["class_names"]) == ["a", "b", "c"] and meta["window"] == "16"
+    assert json.loads(meta["class_names"]) == ["a", "b", "c"]
+    assert json.loads(meta["window_spec"])["frames"] == 16
     dims = graph.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param and dims[1].dim_param  # B and M dynamic
     fused = [n for n in graph.graph.node if n.op_type == "MultiHeadAttention"]
@@ -71,18 +72,22 @@ def test_int8_variant_keeps_metadata_and_mostly_agrees(tmp_path):
     assert 0 < diff < 0.5
 
 
-def test_inference_window_is_the_training_evaluation_transform(shared_data, tmp_path):
+def test_the_window_of_a_raw_clip_is_the_training_evaluation_window(shared_data, tmp_path):
+    from masksem_core.config import load_experiment
     from masksem_core.data.prepare import prepare_dataset
+    from masksem_core.engine.builders import evaluation_windows, window_spec
 
     report = prepare_dataset("gtu", shared_data / "gtu", tmp_path / "gtu", progress=False)
     prepared = PreparedData(report.out_dir)
-    dataset = WindowDataset(prepared, "stratified_test")
+    data = load_experiment("gtu_stratified").data
+    dataset = evaluation_windows(prepared, "stratified_test", data)
     index = dataset.items[0][0]
     name = prepared.samples[index]["name"]
     raw = read_gtu(shared_data / "gtu" / f"{name}.txt").data
-    np.testing.assert_allclose(inference_window(raw, "ntu25"), dataset[0][0].numpy(), atol=1e-6)
-    with pytest.raises(ValueError, match=r"expected a \(M, T, 25, 3\) sequence"):
-        inference_window(raw[:, :, :20], "ntu25")
+    spec = window_spec(data, prepared)
+    np.testing.assert_allclose(spec.from_clip(raw), dataset[0][0].numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected \(M, T, V, 3\) with V = 25"):
+        spec.from_clip(raw[:, :, :20])
 
 
 def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
@@ -102,7 +107,7 @@ def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     assert report["real"]["windows"] == 8
     assert 0.0 <= report["int8"]["agreement_with_fp32"] <= 1.0
     session = ActionSession(report["onnx"])
-    assert session.info.layout == "ntu25" and len(session.class_names) == 10
+    assert session.info.window_spec.layout == "ntu25" and len(session.class_names) == 10
     card = write_model_card(report, linear, Path(tiny_config.output_dir) / "m.md").read_text()
     assert f"top-1 {RunSummary.read(linear.parent).last_epoch.top1:.2f} %" in card
     assert "xsub_train" in card and "wave right hand" in card
@@ -138,9 +143,13 @@ def test_the_model_card_says_how_windows_are_normalised():
     from masksem_core.config import DataConfig
     from masksem_core.export.export_checkpoint import window_line
 
-    plain = window_line(DataConfig(), {})
-    both = window_line(DataConfig(normalise_view=True, normalise_scale=True), {})
-    scale = window_line(DataConfig(normalise_scale=True, window_mode="stream"), {})
-    assert "rotated" not in plain and "torso" not in plain
-    assert "body's own frame" in both and "torso length" in both
-    assert "stream mode" in scale and "torso length" in scale and "rotated" not in scale
+    def line(**data: object) -> str:
+        config = DataConfig(**data)
+        return window_line(config, WindowSpec.from_data_config(config, "ntu25", 30.0), {})
+
+    plain = line()
+    both = line(normalise_view=True, normalise_scale=True)
+    scale = line(normalise_scale=True, window_mode="stream")
+    assert "normalised" not in plain and "centre crop of 95%" in plain
+    assert "view and scale normalised" in both
+    assert "stream windows" in scale and "scale normalised" in scale and "view" not in scale

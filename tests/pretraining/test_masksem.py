@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from masksem_core.pretraining import PRESETS, MaskSem, MaskSemConfig, average_motion_reference
+from masksem_core.pretraining.config import PRESETS, MaskSemConfig
+from masksem_core.pretraining.masksem import MaskSem
+from masksem_core.pretraining.reference import average_motion_reference
 from masksem_core.skeleton import KINECT_V1_20, NTU25, layout_for_joint_count
 from tests.conftest import tiny_encoder
 

@@ -17,6 +17,7 @@ import pytest
 from masksem_core.export.onnx_export import export_classifier
 from masksem_core.model import ActionClassifier, LinearProbeHead, SkeletonEncoder
 from masksem_core.runtime.model_info import ModelInfo
+from masksem_core.window_spec import WindowSpec
 
 rclpy = pytest.importorskip("rclpy", reason="needs the ROS 2 wheels (pip install -e .[ros])")
 
@@ -58,7 +59,7 @@ def gtu_model(tmp_path_factory) -> Path:
     check the plumbing, not accuracy)."""
     from masksem_core.data.gtu import CLASS_NAMES
 
-    info = ModelInfo(tuple(CLASS_NAMES), "ntu25", window=120, segment_length=4)
+    info = ModelInfo(tuple(CLASS_NAMES), WindowSpec("ntu25"), segment_length=4)
     return random_model(info, tmp_path_factory.mktemp("model") / "gtu.onnx")
 
 
@@ -69,11 +70,8 @@ def stream_model(tmp_path_factory) -> Path:
 
     info = ModelInfo(
         (*CLASS_NAMES, "no action"),
-        "ntu25",
-        window=120,
+        WindowSpec("ntu25", "stream", seconds=STREAM_SECONDS),
         segment_length=4,
-        window_mode="stream",
-        window_seconds=STREAM_SECONDS,
         bodies=1,
         background_class="no action",
         score_threshold=0.0,

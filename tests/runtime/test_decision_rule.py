@@ -4,6 +4,7 @@ import pytest
 from masksem_core.runtime.decision_rule import candidate_actions, names_action
 from masksem_core.runtime.live import DecisionSmoother
 from masksem_core.runtime.model_info import ModelFileError, ModelInfo
+from masksem_core.window_spec import WindowSpec
 
 # classes: wave, walk, no action (background 2)
 SPLIT = np.array([0.45, 0.40, 0.15])  # sure that something happens, unsure which
@@ -46,10 +47,10 @@ def test_smoother_applies_the_rule(rule, expected):
 def test_model_info_checks_the_rule():
     names = ("wave", "walk", "no action")
     info = ModelInfo(
-        names, "ntu25", 120, 4, background_class="no action", decision_rule="action_mass"
+        names, WindowSpec("ntu25"), 4, background_class="no action", decision_rule="action_mass"
     )
     assert ModelInfo.from_metadata(info.to_metadata(), "m.onnx").decision_rule == "action_mass"
     with pytest.raises(ModelFileError, match="background class"):
-        ModelInfo(names, "ntu25", 120, 4, decision_rule="action_mass")
+        ModelInfo(names, WindowSpec("ntu25"), 4, decision_rule="action_mass")
     with pytest.raises(ModelFileError, match="decision_rule"):
-        ModelInfo(names, "ntu25", 120, 4, decision_rule="vote")
+        ModelInfo(names, WindowSpec("ntu25"), 4, decision_rule="vote")

@@ -8,10 +8,11 @@ from masksem_core.runtime.live import (
     DecisionSmoother,
     LatestOnlyWorker,
     SkeletonMessageError,
-    TimedSkeletonBuffer,
+    StampedRing,
     decode_joints,
     fill_missing,
 )
+from masksem_core.runtime.recognizer import PersonStream
 
 
 def test_decode_joints_shapes_and_errors():
@@ -44,52 +45,42 @@ def frame(value=0.0, bodies=1):
     return np.full((bodies, 25, 3), value, dtype=np.float32)
 
 
-def test_buffer_window_backwards_gap_and_bounded_memory():
-    buffer = TimedSkeletonBuffer(
-        window_seconds=1.0, max_gap_seconds=2.0, max_persons=2, num_joints=25, max_frames=64
-    )
-    for i in range(10):
-        buffer.push(i / 30, frame(i))
-    assert buffer.window(120, hold_before_start=False) is None  # 0.3 s of 1 s covered
-    for i in range(10, 40):
-        buffer.push(i / 30, frame(i))
-    window = buffer.window(120, hold_before_start=False)
-    assert window.shape == (1, 120, 25, 3)  # the absent second body is left out
-    np.testing.assert_allclose(window[0, -1, 0, 0], 39, atol=1e-4)
-    np.testing.assert_allclose(window[0, 0, 0, 0], 39 - 30, atol=1e-3)  # 1 s earlier
-    with pytest.raises(SkeletonMessageError, match="not after the previous"):
-        buffer.push(0.5, frame())
-    buffer.push(10.0, frame())  # a 8.7 s gap: history restarts
-    assert buffer.stats.resets_after_gap == 1 and len(buffer.stamps) == 1
-    for i in range(1, 1001):  # a burst of 1,000 messages stays within max_frames
-        buffer.push(10.0 + i * 1e-4, frame())
-    assert len(buffer.frames) <= 64
+def test_ring_keeps_the_newest_frames_in_order_and_bounded_memory():
+    ring = StampedRing(num_joints=25, capacity=64)
+    for i in range(40):
+        ring.push(i / 30, frame(i)[0])
+    stamps, frames = ring.recent(1.0)
+    assert frames.shape == (31, 1, 25, 3)  # 1 s at 30 Hz and the frame just before it
+    np.testing.assert_allclose(stamps[[0, -1]], [9 / 30, 39 / 30])
+    np.testing.assert_allclose(frames[[0, -1], 0, 0, 0], [9, 39])
+    assert ring.covered_seconds() == pytest.approx(39 / 30)
+    for i in range(1, 1001):  # a burst of 1,000 messages: the oldest are overwritten
+        ring.push(2.0 + i * 1e-4, frame(i)[0])
+    assert ring.count == 64 and ring.joints.shape[0] == 64
+    stamps, frames = ring.recent(10.0)
+    assert len(stamps) == 64 and np.all(np.diff(stamps) > 0) and frames[-1, 0, 0, 0] == 1000
 
 
-def test_stream_mode_window_spans_the_trained_time_holding_the_first_frame():
-    buffer = TimedSkeletonBuffer(
-        window_seconds=2.0, max_gap_seconds=2.0, max_persons=1, num_joints=25
-    )
-    for i in range(16):  # 0.5 s of a ramp at 30 Hz
-        buffer.push(10 + i / 30, frame(i))
-    window = buffer.window(9, hold_before_start=True)[0, :, 0, 0]  # instants 8.5, 8.75, …, 10.5
-    np.testing.assert_allclose(window[:7], 0.0)  # up to the stream's start: its first frame
-    np.testing.assert_allclose(window[7:], [7.5, 15.0], atol=1e-4)
-    assert buffer.window(9, hold_before_start=False) is None  # clip mode: half a window first
+def test_ring_fills_missing_joints_from_neighbouring_frames():
+    ring = StampedRing(num_joints=25)
+    for i in range(3):
+        joints = frame(i)[0]
+        if i == 1:
+            joints[4] = np.nan
+        ring.push(i / 30, joints)
+    _, frames = ring.recent(1.0)
+    assert np.isfinite(frames).all() and frames[1, 0, 4, 0] == pytest.approx(1.0)
 
 
-def test_person_timeout_drops_a_body_that_left():
-    buffer = TimedSkeletonBuffer(2.0, 2.0, max_persons=2, num_joints=25, person_timeout=0.5)
-    for i in range(60):
-        joints = frame(1.0, bodies=2 if i < 20 else 1)
-        buffer.push(i / 30, joints)
-    assert (
-        buffer.window(120, hold_before_start=False).shape[0] == 1
-    )  # the second person left 1.3 s ago
-    buffer = TimedSkeletonBuffer(2.0, 2.0, max_persons=2, num_joints=25, person_timeout=2.0)
-    for i in range(60):
-        buffer.push(i / 30, frame(1.0, bodies=2 if i < 20 else 1))
-    assert buffer.window(120, hold_before_start=False).shape[0] == 2
+def test_history_spans_the_trained_time_once_a_stream_has_begun():
+    person = PersonStream(StampedRing(25), DecisionSmoother(("a",)), last_trigger=0.0)
+    person.frames.push(10.0, frame()[0])
+    assert person.history(2.0, stream_mode=True) is None  # one frame: nothing to resample
+    for i in range(1, 16):  # 0.5 s at 30 Hz
+        person.frames.push(10 + i / 30, frame(i)[0])
+    assert person.history(2.0, stream_mode=True) == 2.0  # the first frame held before it
+    assert person.history(2.0, stream_mode=False) is None  # clip mode: half a window first
+    assert person.history(0.8, stream_mode=False) == pytest.approx(0.5)  # what is held
 
 
 def test_smoother_threshold_and_majority():

@@ -11,19 +11,20 @@ from masksem_core.errors import ConfigError
 from masksem_core.runtime.live import SkeletonMessageError
 from masksem_core.runtime.recognizer import LiveRecognizer, LiveSettings, assess_health
 from masksem_core.runtime.session import ActionSession
+from masksem_core.window_spec import WindowSpec
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "gtu_masksem.onnx"
 CLASSES = ("wave", "clap", "no action")
 
 
-def exported(tmp_path_factory, **info: object) -> ActionSession:
+def exported(tmp_path_factory, spec: WindowSpec | None = None, **info: object) -> ActionSession:
     from masksem_core.export.onnx_export import export_classifier
     from masksem_core.model import ActionClassifier, LinearProbeHead, SkeletonEncoder
     from masksem_core.runtime.model_info import ModelInfo
 
     encoder = SkeletonEncoder(25, dim=32, depth=1, num_heads=2, mlp_dim=64)
     model = ActionClassifier(encoder, LinearProbeHead(32, len(CLASSES))).eval()
-    meta = ModelInfo(CLASSES, "ntu25", window=120, segment_length=4, **info)
+    meta = ModelInfo(CLASSES, spec or WindowSpec("ntu25"), segment_length=4, **info)
     return ActionSession(export_classifier(model, tmp_path_factory.mktemp("m") / "m.onnx", meta))
 
 
@@ -38,8 +39,7 @@ def stream_session(tmp_path_factory):
     """A stream-mode model with a calibrated "no action" decision."""
     return exported(
         tmp_path_factory,
-        window_mode="stream",
-        window_seconds=1.5,
+        WindowSpec("ntu25", "stream", seconds=1.5),
         bodies=2,
         background_class="no action",
         score_threshold=0.0,
@@ -86,8 +86,13 @@ def test_settings_change_while_running(session):
     before = len(decisions)
     run(recognizer, stamps[75:], joints[75:])
     assert {d.label for d in decisions[before:]} == {"no action"}
-    with pytest.raises(ConfigError, match="max_persons cannot change while running"):
-        recognizer.update(replace(settings, max_persons=3))
+    two = np.concatenate([joints[:1], joints[:1] + 1.0], axis=1)  # (1, 50, 3): two people
+    recognizer.on_message(float(stamps[-1]) + 0.01, two[0])
+    assert sorted(recognizer.people) == [0, 1]
+    recognizer.update(replace(settings, max_persons=1))  # live: the second person leaves
+    assert sorted(recognizer.people) == [0]
+    with pytest.raises(SkeletonMessageError, match="2 bodies exceed max_persons=1"):
+        recognizer.on_message(float(stamps[-1]) + 0.02, two[0])
     with pytest.raises(ConfigError, match="score_threshold must be in"):
         replace(settings, score_threshold=1.5)
     with pytest.raises(ConfigError, match="max_persons must be ≥ 1"):
@@ -144,7 +149,7 @@ def test_a_person_who_leaves_ends_their_stream(stream_session):
 
 def test_the_shipped_model_is_a_calibrated_stream_model():
     info = ActionSession(MODEL, threads=1).info
-    assert info.window_mode == "stream" and info.window_seconds > 0
+    assert info.window_spec.mode == "stream" and info.window_spec.seconds > 0
     assert info.background_class == "no action" == info.class_names[-1]
     assert 0.0 <= info.score_threshold <= 1.0 and info.temperature > 0
 

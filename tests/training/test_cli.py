@@ -58,7 +58,7 @@ def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
 
 
 def test_help_explains_every_preset_and_switch():
-    from masksem_core.pretraining import PRESETS, MaskSemConfig
+    from masksem_core.pretraining.config import PRESETS, MaskSemConfig
 
     result = subprocess.run(
         [sys.executable, str(REPO / "training" / "pretrain.py"), "--help"],

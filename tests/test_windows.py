@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from masksem_core.data.windows import (
+from masksem_core.windows import (
     centre_sequence,
     crop_length,
     evaluation_window,
