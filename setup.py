@@ -70,6 +70,7 @@ setup(
             f"masksem-finetune = {TRAINING}.finetune:main",
             f"masksem-prepare = {TRAINING}.prepare_data:main",
             f"masksem-export = {TRAINING}.export_onnx:main",
+            f"masksem-evaluate-stream = {TRAINING}.evaluate_stream:main",
         ]
     },
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
@@ -271,9 +272,10 @@ def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...]) -> dict:
                 known = ["preset", *known]
             if key not in known:
                 level = f" of {where}" if where else ""
+                listed = ", ".join(known) if known else f"(none: {where} is a value)"
                 raise ConfigError(
-                    f"override {item!r}: unknown key {dotted}; known keys{level}: "
-                    f"{', '.join(known) if known else '(none: ' + where + ' is a value)'}"
+                    f"override {item!r}: unknown key {dotted}{nearest_key(dotted)}; known "
+                    f"keys{level}: {listed}"
                 )
             kind = typing.get_type_hints(cls).get(key) if key != "preset" else str
             if depth == len(keys) - 1:
@@ -288,6 +290,24 @@ def apply_overrides(data: dict, overrides: list[str] | tuple[str, ...]) -> dict:
     return data
 
 
+def dotted_keys(cls: type = ExperimentConfig, prefix: str = "") -> list[str]:
+    """Every settable key of the typed tree, dotted (``pretrain.epochs``)."""
+    keys = [f"{prefix}preset"] if cls is MaskSemConfig else []
+    for f in dataclasses.fields(cls):
+        kind = typing.get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(kind):
+            keys += dotted_keys(kind, f"{prefix}{f.name}.")
+        else:
+            keys.append(f"{prefix}{f.name}")
+    return keys
+
+
+def nearest_key(dotted: str) -> str:
+    """``"; did you mean pretrain.epochs?"`` for a misspelt key, else ``""``."""
+    close = difflib.get_close_matches(dotted, dotted_keys(), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def load_experiment(
     name_or_path: str | Path = DEFAULT_CONFIG, overrides: list[str] | tuple[str, ...] = ()
 ) -> ExperimentConfig:
@@ -295,24 +315,26 @@ def load_experiment(
     return ExperimentConfig.from_dict(apply_overrides(load_config_data(name_or_path), overrides))
 
 
-def describe(cls: type = ExperimentConfig, prefix: str = "") -> list[str]:
-    """One line per setting: ``section.key = default  help (choices)``, from the dataclasses."""
+def describe(config: object | None = None, prefix: str = "") -> list[str]:
+    """One line per setting: ``section.key = value  help [choices]``, the values those of
+    ``config`` (a config or one of its sections; default: the built-in defaults)."""
+    config = ExperimentConfig() if config is None else config
     lines = []
-    defaults = cls()
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(config):
         name = f"{prefix}{f.name}"
-        value = getattr(defaults, f.name)
+        value = getattr(config, f.name)
         if dataclasses.is_dataclass(value):
             lines.append(f"{name}:")
             if isinstance(value, MaskSemConfig):
                 lines.append(
                     f"  {name}.preset = masksem  start from a preset: {', '.join(PRESETS)}"
                 )
-            lines += ["  " + line for line in describe(type(value), f"{name}.")]
+            lines += ["  " + line for line in describe(value, f"{name}.")]
             continue
         choices = f.metadata.get("choices")
         suffix = f" [{' | '.join(choices)}]" if choices else ""
-        shown = yaml.safe_dump(to_dict(value) if isinstance(value, tuple) else value).strip()
+        plain = to_dict(value) if isinstance(value, tuple) else value
+        shown = yaml.safe_dump(plain, default_flow_style=True, width=1000).strip()
         shown = shown.removesuffix("\n...").removesuffix("...").strip()
         lines.append(f"{name} = {shown}  {f.metadata.get('help', '')}{suffix}")
     return lines

@@ -59,7 +59,10 @@ def test_preset_and_explicit_switches_combine():
 
 
 def test_bad_overrides_and_names_are_clear():
-    with pytest.raises(ConfigError, match="unknown key pretrain.lrr; known keys of pretrain: "):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key pretrain.lrr \(did you mean pretrain.lr\?\); known keys of pretrain: ",
+    ):
         load_experiment("demo", ["pretrain.lrr=1"])
     with pytest.raises(ConfigError, match="not of the form"):
         load_experiment("demo", ["pretrain.lr"])

@@ -38,7 +38,8 @@ EPILOG = """\
 Presets of the objective (pretraining.preset=NAME; other pretraining.* settings override them):
 {presets}
 
-Every setting (section.key = default  meaning [choices]); override any of them as KEY=VALUE:
+Every setting of --config {config} (section.key = value  meaning [choices]); override any of
+them as KEY=VALUE:
 {settings}
 
 Multi-GPU / multi-node: launch with torchrun, e.g.
@@ -47,14 +48,39 @@ Multi-GPU / multi-node: launch with torchrun, e.g.
 """
 
 
-def base_parser(script: str, description: str) -> argparse.ArgumentParser:
+def program_name() -> str:
+    """How the user called the script: ``training/pretrain.py`` in a checkout, the console
+    script's name (``masksem-pretrain``) when installed."""
+    called = sys.argv[0]
+    return called if called.endswith(".py") else os.path.basename(called)
+
+
+def chosen_config(argv: list[str] | None) -> ExperimentConfig:
+    """The config the command line selects (its ``--config`` and overrides), so that ``--help``
+    shows the values that would run; the built-in defaults when they cannot be read."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config", default=DEFAULT_CONFIG)
+    known, rest = early.parse_known_args(argv)
+    overrides = [item for item in rest if "=" in item and not item.startswith("-")]
+    try:
+        return load_experiment(known.config, overrides)
+    except MaskSemError:
+        return ExperimentConfig()
+
+
+def base_parser(description: str, argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser every training command shares; ``argv`` (default: the command line) chooses
+    the config whose values ``--help`` lists."""
+    script = program_name()
+    config = chosen_config(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog=script,
         description=description,
         epilog=EPILOG.format(
             script=script,
+            config=config.experiment,
             presets="\n".join(describe_presets()),
-            settings="\n".join("  " + line for line in describe()),
+            settings="\n".join("  " + line for line in describe(config)),
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

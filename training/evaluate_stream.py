@@ -30,7 +30,7 @@ from masksem_core.evaluation.replay import offline_top1, score_scenario
 from masksem_core.evaluation.streams import build_scenarios, camera_yaw, seen_from
 from masksem_core.runtime.recognizer import LiveSettings
 from masksem_core.runtime.session import ActionSession
-from masksem_training.cli_common import report_errors
+from masksem_training.cli_common import program_name, report_errors
 
 COLUMNS = (
     ("scenario", "scenario", "{}"),
@@ -50,7 +50,7 @@ COLUMNS = (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="training/evaluate_stream.py",
+        prog=program_name(),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -147,6 +147,8 @@ def evaluate(args: argparse.Namespace) -> None:
     rows = []
     for model in args.model:
         session = ActionSession(model, threads=None)
+        for note in session.info.notes:
+            print(f"note: {model}: {note}", file=sys.stderr)
         for yaw in args.camera_yaw or [0.0]:
             camera = camera_yaw(yaw)
             given = {"model": str(model), "camera_yaw_deg": yaw}

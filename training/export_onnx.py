@@ -15,12 +15,12 @@ from pathlib import Path
 
 from masksem_core.export.onnx_export import ATTENTION_EXPORTS
 from masksem_core.runtime.decision_rule import DECISION_RULES
-from masksem_training.cli_common import report_errors
+from masksem_training.cli_common import program_name, report_errors
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="training/export_onnx.py",
+        prog=program_name(),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -24,14 +24,16 @@ from masksem_core.data.prepare import (
 )
 from masksem_core.errors import DataError
 from masksem_core.skeleton import LAYOUTS
-from masksem_training.cli_common import report_errors
+from masksem_training.cli_common import program_name, report_errors
 
 DATASETS = [*sorted(SPECS), "pyskl", "demo"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=program_name(),
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--dataset",

@@ -14,7 +14,7 @@ from masksem_training.cli_common import base_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = base_parser("training/pretrain.py", __doc__)
+    parser = base_parser(__doc__, argv)
     parser.add_argument(
         "--init",
         metavar="CHECKPOINT",

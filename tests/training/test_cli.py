@@ -2,10 +2,11 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 from masksem_core.engine.checkpoint import load_checkpoint
 from masksem_core.engine.summary import RunSummary
-from tests.conftest import REPO, tiny_overrides
+from tests.conftest import REPO, run_script, tiny_overrides
 
 
 def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
@@ -52,9 +53,8 @@ def test_pretrain_cli_switches_and_two_stage_init(demo_root, tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     typo = subprocess.run([*base, "pretraining.maskin=random"], capture_output=True, text=True)
     assert typo.returncode == 2
-    assert "unknown key pretraining.maskin; known keys of pretraining: preset, mask_ratio, " in (
-        typo.stderr
-    )
+    suggested = "unknown key pretraining.maskin (did you mean pretraining.masking?); "
+    assert suggested + "known keys of pretraining: preset, mask_ratio, " in typo.stderr
 
 
 def test_help_explains_every_preset_and_switch():
@@ -96,6 +96,7 @@ def test_console_scripts_are_the_training_scripts():
         ("masksem-finetune", "finetune"),
         ("masksem-prepare", "prepare_data"),
         ("masksem-export", "export_onnx"),
+        ("masksem-evaluate-stream", "evaluate_stream"),
     ]:
         assert scripts[name] == f"masksem_training.{module}:main", name
 
@@ -115,3 +116,28 @@ def test_every_script_turns_a_user_error_into_one_line_and_exit_2(tmp_path):
         )
         assert result.returncode == 2, (command, result.stderr[-2000:])
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_help_lists_the_values_of_the_config_that_will_run():
+    def help_text(*args: str) -> str:
+        result = run_script("pretrain", *args, "--help")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    demo = help_text()
+    assert "pretrain.epochs = 20 " in demo and "model.dim = 64 " in demo  # the demo that runs
+    assert "data.train_crop = [0.5, 1.0] " in demo  # a list on one line
+    paper = help_text("--config", "paper", "pretrain.epochs=300")
+    assert "pretrain.epochs = 300 " in paper and "model.dim = 256 " in paper
+
+
+def test_the_installed_command_names_itself_in_its_usage():
+    command = Path(sys.executable).parent / "masksem-pretrain"
+    result = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("usage: masksem-pretrain")
+
+
+def test_a_misspelt_key_suggests_the_nearest_known_one():
+    result = run_script("pretrain", "pretrian.epochs=3")
+    assert result.returncode == 2
+    assert "unknown key pretrian.epochs (did you mean pretrain.epochs?)" in result.stderr
