@@ -92,7 +92,7 @@ PARAMETERS = {
     ),
     "smoothing_window": (DEFAULTS.smoothing_window, "majority over the last decisions", False),
     "no_action_label": (DEFAULTS.no_action_label, "label when no class is confident", False),
-    "max_persons": (DEFAULTS.max_persons, "bodies accepted per message (V·M poses)", True),
+    "max_persons": (DEFAULTS.max_persons, "bodies accepted per message (V·M poses)", False),
     "person_timeout": (DEFAULTS.person_timeout, "a body unseen this long leaves (s)", False),
     "max_gap_seconds": (DEFAULTS.max_gap_seconds, "a larger gap restarts the history (s)", False),
     "providers": ([""], "ONNX Runtime providers; empty = TensorRT → CUDA → CPU", True),

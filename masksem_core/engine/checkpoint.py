@@ -51,6 +51,8 @@ def load_checkpoint(path: str | Path) -> dict:
             f"{path}: checkpoint version {content.get('version')}, this code "
             f"reads version {VERSION}"
         )
+    if "kind" in content and "stage" not in content:  # written before the stage vocabulary
+        content["stage"] = content.pop("kind")
     return content
 
 

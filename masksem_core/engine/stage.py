@@ -42,7 +42,7 @@ def run_stage(
     ``fit`` (from ``resume``: "auto" = the stage's last.pt), check that the replicas agree and
     write the stage's summary."""
     started = time.perf_counter()
-    out = stage_dir(config, builder.stage)
+    out = stage_dir(config, builder.folder)
     prepared = open_dataset(config.data, context)
     layout = get_layout(prepared.meta["layout"])
     check_layout(builder.init, builder.init_layout, layout, config.data.root)
@@ -67,7 +67,8 @@ def run_stage(
         history,
         experiment=config.experiment,
         stage=builder.stage,
-        task=builder.kind,
+        folder=builder.folder,
+        features=builder.features,
         dataset=prepared.meta["dataset"],
         train_split=split,
         test_split=builder.test_split,
@@ -80,7 +81,7 @@ def run_stage(
     )
     if context.is_main:
         summary.write(out)
-        log.info(f"{builder.stage} done: {describe(summary)} ({out / SUMMARY})")
+        log.info(f"{builder.folder} done: {describe(summary)} ({out / SUMMARY})")
     if not in_sync:
         raise RuntimeError("DDP replicas diverged: parameters differ across ranks")
     return summary

@@ -26,8 +26,9 @@ class RunSummary:
     was selected on the test split and is kept for reference only (None for pretraining)."""
 
     experiment: str
-    stage: str  # folder under output_dir: pretrain, linear, finetune, finetune_10pct_seed0
-    task: str  # pretraining, cached_probe, online_probe, finetuning
+    stage: str  # pretrain | linear | finetune (as in checkpoints and the config's sections)
+    folder: str  # under output_dir: pretrain, linear, finetune, finetune_10pct_seed0
+    features: str | None  # a linear probe's: cached | online (None: other stages)
     dataset: str
     train_split: str
     init: str | None  # the checkpoint it started from; None: random initialisation
@@ -69,7 +70,7 @@ class RunSummary:
         path = Path(folder) / SUMMARY
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: the stage has not finished")
-        data = json.loads(path.read_text())
+        data = upgrade_summary(json.loads(path.read_text()))
         try:
             for key in ("last_epoch", "best_epoch_on_test"):
                 if data.get(key) is not None:
@@ -77,3 +78,22 @@ class RunSummary:
             return cls(**data)
         except TypeError as err:
             raise DataError(f"{path} is not a run summary of this version: {err}") from None
+
+
+LEGACY_TASKS = {  # summaries written before the stage vocabulary: "task" → (stage, features)
+    "pretraining": ("pretrain", None),
+    "cached_probe": ("linear", "cached"),
+    "online_probe": ("linear", "online"),
+    "finetuning": ("finetune", None),
+}
+
+
+def upgrade_summary(data: dict) -> dict:
+    """A summary of an earlier version (``stage`` was the folder, ``task`` the kind of stage)
+    in today's fields; others are returned as they are."""
+    if "task" not in data or data["task"] not in LEGACY_TASKS:
+        return data
+    data = dict(data)
+    data["folder"] = data["stage"]
+    data["stage"], data["features"] = LEGACY_TASKS[data.pop("task")]
+    return data

@@ -41,7 +41,7 @@ from masksem_core.engine.linear_probe import (
     steps_per_epoch,
 )
 from masksem_core.engine.monitor import progress
-from masksem_core.engine.run_layout import finetune_stage
+from masksem_core.engine.run_layout import finetune_folder
 from masksem_core.engine.schedule import (
     apply_lr_scales,
     build_adamw,
@@ -60,8 +60,9 @@ log = logging.getLogger(__name__)
 class StageBuilder(Protocol):
     """What :func:`run_stage` needs from a task."""
 
-    kind: str  # pretraining | cached_probe | online_probe | finetuning
-    stage: str  # the folder under output_dir
+    stage: str  # pretrain | linear | finetune: config section, checkpoint, summary, logs
+    folder: str  # its folder under output_dir (finetune_10pct_seed0 for a label fraction)
+    features: str | None  # a linear probe's features: cached | online (None: other stages)
     epochs: int
     init: str | None  # the checkpoint the stage starts from
     init_layout: str | None  # that checkpoint's layout, checked against the dataset's
@@ -115,8 +116,8 @@ class Pretraining:
     """Self-supervised MaskSem pretraining (section ``pretrain``). ``init``: start φ, θ and the
     decoder from another pretraining checkpoint (two-stage MaskSem) with a fresh optimiser."""
 
-    kind = "pretraining"
-    stage = "pretrain"
+    stage = folder = "pretrain"
+    features = None
     test_split = None
 
     def __init__(
@@ -182,7 +183,7 @@ class Pretraining:
             wrapped.train()
 
         task = Task(
-            name="pretrain",
+            name=self.stage,
             model=model,
             batches=lambda epoch: loader,
             steps_per_epoch=len(loader),
@@ -190,7 +191,7 @@ class Pretraining:
             begin_epoch=begin_epoch,
             after_step=model.update_offline_encoder,
             checkpoint_extra={
-                "kind": "pretrain",
+                "stage": self.stage,
                 "config": config.to_dict(),
                 "layout": prepared.meta["layout"],
                 "class_names": prepared.class_names,
@@ -203,8 +204,8 @@ class _Classification:
     """What every classifier stage shares: the encoder it starts from (or a seeded random one
     when ``init`` is None), the model, the test windows and the checkpoint contents."""
 
-    name = ""  # the task's name in logs and TensorBoard
-    section = ""  # the config section of its schedule
+    stage = ""  # the config section of its schedule, its name in logs and checkpoints
+    features = None
     head = "linear"
     drop_path = 0.0
     head_dropout = 0.0
@@ -217,7 +218,7 @@ class _Classification:
         if init:  # a bad checkpoint is reported before any data is touched
             self.model_cfg, self.encoder_state, self.init_layout = load_pretrained_encoder(init)
         self.test_split = config.data.test_split
-        self.epochs = getattr(config, self.section).epochs
+        self.epochs = getattr(config, self.stage).epochs
 
     def training_split(self, prepared: PreparedData) -> str:
         return self.config.data.train_split
@@ -277,13 +278,13 @@ class _Classification:
 
     def task(self, model: ActionClassifier, prepared: PreparedData, **parts: object) -> Task:
         return Task(
-            name=self.name,
+            name=self.stage,
             model=model,
             test_scalars=TEST_SCALARS,
             epoch_line=classification_line,
             history_prefix="train_",
             checkpoint_extra={
-                "kind": self.name,
+                "stage": self.stage,
                 "config": replace(self.config, model=self.model_cfg).to_dict(),
                 "layout": prepared.meta["layout"],
                 "class_names": model_class_names(prepared, self.config.data),
@@ -297,9 +298,7 @@ class _Classification:
 class _LinearProbe(_Classification):
     """BatchNorm + linear head on the frozen encoder in eval mode, SGD (section ``linear``)."""
 
-    name = "linear"
-    stage = "linear"
-    section = "linear"
+    stage = folder = "linear"
 
     def build_model(self, layout: SkeletonLayout, prepared: PreparedData) -> ActionClassifier:
         model = super().build_model(layout, prepared)
@@ -323,7 +322,7 @@ class CachedProbe(_LinearProbe):
     """The linear probe trained on cached pooled features of ``linear.feature_draws``
     augmentation draws: the online probe's computation without re-encoding every epoch."""
 
-    kind = "cached_probe"
+    features = "cached"
 
     def build_task(
         self, model: ActionClassifier, prepared: PreparedData, split: str, out: Path
@@ -362,7 +361,7 @@ class CachedProbe(_LinearProbe):
 class OnlineProbe(_LinearProbe):
     """The linear probe with the frozen encoder run on fresh augmented windows every epoch."""
 
-    kind = "online_probe"
+    features = "online"
 
     def build_task(
         self, model: ActionClassifier, prepared: PreparedData, split: str, out: Path
@@ -394,16 +393,14 @@ class FineTuning(_Classification):
     a class-stratified label fraction for semi-supervised runs; another dataset's checkpoint
     for transfer; ``init`` None trains from scratch."""
 
-    kind = "finetuning"
-    name = "finetune"
-    section = "finetune"
+    stage = "finetune"
 
     def __init__(
         self, config: ExperimentConfig, context: DistributedContext, init: str | None
     ) -> None:
         super().__init__(config, context, init)
         cfg = config.finetune
-        self.stage = finetune_stage(config)
+        self.folder = finetune_folder(config)
         self.head, self.drop_path, self.head_dropout = cfg.head, cfg.drop_path, cfg.head_dropout
 
     def training_split(self, prepared: PreparedData) -> str:

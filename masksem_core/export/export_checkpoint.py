@@ -37,9 +37,9 @@ from masksem_core.window_spec import WindowSpec
 def classifier_from_checkpoint(path: str | Path) -> tuple[ActionClassifier, dict]:
     """Rebuild the encoder + head of a linear-eval or fine-tune checkpoint."""
     state = load_checkpoint(path)
-    if state.get("kind") not in ("linear", "finetune"):
+    if state.get("stage") not in ("linear", "finetune"):
         raise CheckpointError(
-            f"{path} is a {state.get('kind')!r} checkpoint; export needs a "
+            f"{path} is a {state.get('stage')!r} checkpoint; export needs a "
             "classifier from training/linear_eval.py or training/finetune.py"
         )
     config = checkpoint_config(state, path)
@@ -266,7 +266,7 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"- **Training**: pretraining objective masking={config.pretraining.masking}, "
         f"target={config.pretraining.target}, loss weighting "
         f"{config.pretraining.loss_weighting}; then "
-        f"{state['kind']} for {state['epoch']} epochs; pretrained checkpoint "
+        f"{state['stage']} for {state['epoch']} epochs; pretrained checkpoint "
         f"`{state.get('init')}`.",
         f"- **Test accuracy (last epoch, not selected on test)**: top-1 "
         f"{last.top1:.2f} %, top-5 {last.top5:.2f} % on {summary.test_samples} windows.",

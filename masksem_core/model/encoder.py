@@ -7,6 +7,7 @@ from torch import nn
 
 from masksem_core.model.embedding import JointEmbedding, SpatioTemporalPositionalEmbedding
 from masksem_core.model.transformer import TransformerStack, init_transformer_weights
+from masksem_core.windows import WINDOW
 
 
 class SkeletonEncoder(nn.Module):
@@ -19,7 +20,7 @@ class SkeletonEncoder(nn.Module):
         self,
         num_joints: int,
         in_channels: int = 3,
-        window: int = 120,
+        window: int = WINDOW,
         segment_length: int = 4,
         dim: int = 256,
         depth: int = 8,

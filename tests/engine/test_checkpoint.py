@@ -100,3 +100,9 @@ def test_killing_the_writer_mid_write_leaves_a_readable_checkpoint(tmp_path):
         proc.wait()
     content = load_checkpoint(path)
     assert content["epoch"] >= 1 and content["big"].numel() == 4_000_000
+
+
+def test_a_checkpoint_written_before_the_stage_vocabulary_reads_with_its_stage(tmp_path):
+    path = save_checkpoint(tmp_path / "old.pt", {"kind": "finetune", "epoch": 3})
+    state = load_checkpoint(path)
+    assert state["stage"] == "finetune" and "kind" not in state

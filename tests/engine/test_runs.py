@@ -31,7 +31,7 @@ def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
     context = setup_distributed("cpu")
     checkpoint = pretrain(tiny_config, context)
     state = load_checkpoint(checkpoint)
-    assert state["kind"] == "pretrain" and state["epoch"] == 2
+    assert state["stage"] == "pretrain" and state["epoch"] == 2
     assert state["model"]["reference_ready"].item()  # S̄ computed and stored
     assert any(k.startswith("offline_encoder.") for k in state["model"])
     summary = probe_encoder(tiny_config, context, checkpoint)
@@ -45,7 +45,8 @@ def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
         tiny_config, finetune=replace(tiny_config.finetune, label_fraction=0.5, label_seed=1)
     )
     fine = run_stage(semi, context, FineTuning(semi, context, checkpoint))
-    assert fine.train_split == "xsub_train_50pct_seed1" and fine.task == "finetuning"
+    assert fine.train_split == "xsub_train_50pct_seed1" and fine.stage == "finetune"
+    assert fine.folder == "finetune_50pct_seed1" and fine.features is None
     assert (Path(tiny_config.output_dir) / "finetune_50pct_seed1" / "summary.json").is_file()
 
 
@@ -165,7 +166,7 @@ def test_random_encoder_probe_is_the_pretraining_initialisation(tiny_config):
     initial = load_checkpoint(pretrain(tiny_config, context))
     assert initial["epoch"] == 0
     summary = probe_encoder(tiny_config, context, None)
-    assert summary.init is None and summary.task == "cached_probe"
+    assert summary.init is None and summary.stage == "linear" and summary.features == "cached"
     probe = load_checkpoint(Path(tiny_config.output_dir) / "linear" / "last.pt")["model"]
     for name, value in initial["model"].items():
         if name.startswith("encoder."):

@@ -39,7 +39,7 @@ def toy(seed: int = 0) -> tuple[Task, Optimisation]:
         loss=loss,
         evaluate=evaluate,
         test_scalars=("mse",),
-        checkpoint_extra={"kind": "toy"},
+        checkpoint_extra={"stage": "toy"},
     )
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     return task, Optimisation(optimizer, scheduler, scaler)
@@ -55,7 +55,7 @@ def test_fit_lowers_the_loss_logs_history_and_saves_every_epoch(tmp_path):
     assert {"loss", "abs_error", "test_mse", "wall_seconds"} <= set(history[-1])
     assert wall >= history[-1]["wall_seconds"] > 0
     state = load_checkpoint(tmp_path / "last.pt")
-    assert state["epoch"] == 6 and state["kind"] == "toy" and len(state["history"]) == 6
+    assert state["epoch"] == 6 and state["stage"] == "toy" and len(state["history"]) == 6
     assert any((tmp_path / "tb").iterdir())  # TensorBoard scalars written
 
 
