@@ -88,3 +88,39 @@ def test_mediapipe_to_ntu_maps_every_joint_and_turns_axes():
     assert out[NTU25.index("head"), 1] > 0 > out[NTU25.index("left_ankle"), 1]
     with pytest.raises(ValueError, match="33, 3"):
         mediapipe_to_ntu25(np.zeros((25, 3)))
+
+
+def test_ntu25_and_kinect_v1_20_correspond_on_twenty_joints():
+    from masksem_core.skeleton import KINECT_V1_20, NTU25, joint_correspondence
+
+    pairs = joint_correspondence(NTU25, KINECT_V1_20)  # Kinect joint → NTU joint
+    assert len(pairs) == 20
+    assert pairs[KINECT_V1_20.index("shoulder_center")] == NTU25.index("spine_shoulder")
+    assert pairs[KINECT_V1_20.index("hip_center")] == NTU25.index("spine_base")
+    assert pairs[KINECT_V1_20.index("right_hand")] == NTU25.index("right_hand")
+    back = joint_correspondence(KINECT_V1_20, NTU25)
+    assert NTU25.index("neck") not in back and len(back) == 20
+
+
+def test_map_joints_drops_joints_and_never_invents_them():
+    from masksem_core.skeleton import KINECT_V1_20, NTU25, map_joints
+
+    joints = np.arange(2 * 25 * 3, dtype=np.float32).reshape(2, 25, 3)
+    mapped = map_joints(joints, NTU25, KINECT_V1_20)
+    assert mapped.shape == (2, 20, 3)
+    np.testing.assert_array_equal(mapped[:, 2], joints[:, NTU25.index("spine_shoulder")])
+    np.testing.assert_array_equal(mapped[:, 19], joints[:, 19])
+    with pytest.raises(ValueError, match=r"kinect_v1_20 cannot be mapped to ntu25: it lacks"):
+        map_joints(mapped, KINECT_V1_20, NTU25)
+
+
+def test_joint_weights_move_to_the_nearest_corresponding_joint():
+    from masksem_core.skeleton import KINECT_V1_20, MEDIAPIPE33, NTU25, nearest_corresponding_joints
+
+    rows = nearest_corresponding_joints(KINECT_V1_20, NTU25)
+    assert rows[NTU25.index("neck")] == KINECT_V1_20.index("shoulder_center")
+    assert rows[NTU25.index("left_hand_tip")] == KINECT_V1_20.index("left_hand")
+    assert rows[NTU25.index("right_thumb")] == KINECT_V1_20.index("right_wrist")
+    assert rows[NTU25.index("left_knee")] == KINECT_V1_20.index("left_knee")
+    with pytest.raises(ValueError, match="between layouts mediapipe33 and ntu25"):
+        nearest_corresponding_joints(MEDIAPIPE33, NTU25)

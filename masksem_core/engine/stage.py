@@ -9,27 +9,14 @@ import torch
 
 from masksem_core.config import ExperimentConfig
 from masksem_core.engine.builders import open_dataset
-from masksem_core.engine.checkpoint import CheckpointError
 from masksem_core.engine.distributed import DistributedContext, replicas_in_sync
 from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
 from masksem_core.engine.summary import RunSummary
 from masksem_core.engine.tasks import StageBuilder
 from masksem_core.engine.trainer import fit
-from masksem_core.skeleton import SkeletonLayout, get_layout
+from masksem_core.skeleton import get_layout
 
 log = logging.getLogger(__name__)
-
-
-def check_layout(
-    init: str | None, init_layout: str | None, data: SkeletonLayout, root: str
-) -> None:
-    """A checkpoint fits a dataset only when both name the same joints in the same order."""
-    if init_layout is None or get_layout(init_layout).joint_names == data.joint_names:
-        return
-    raise CheckpointError(
-        f"{init} was trained on layout {init_layout}, the dataset {root} uses {data.name}: "
-        "their joints differ"
-    )
 
 
 def run_stage(
@@ -38,14 +25,14 @@ def run_stage(
     builder: StageBuilder,
     resume: str | None = None,
 ) -> RunSummary:
-    """Seed, open the data, check the layout, build the model (identical on every rank), run
+    """Seed, open the data, build the model (identical on every rank; the builder fits the
+    checkpoint it starts from to the data's layout), run
     ``fit`` (from ``resume``: "auto" = the stage's last.pt), check that the replicas agree and
     write the stage's summary."""
     started = time.perf_counter()
     out = stage_dir(config, builder.folder)
     prepared = open_dataset(config.data, context)
     layout = get_layout(prepared.meta["layout"])
-    check_layout(builder.init, builder.init_layout, layout, config.data.root)
     torch.manual_seed(config.seed)  # the same initial weights on every rank
     model = builder.build_model(layout, prepared).to(context.device)
     torch.manual_seed(config.seed + context.rank)  # per-rank augmentation, masking, dropout

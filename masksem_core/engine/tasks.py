@@ -50,9 +50,10 @@ from masksem_core.engine.schedule import (
 )
 from masksem_core.engine.trainer import Optimisation, Task
 from masksem_core.model import ActionClassifier
+from masksem_core.model.encoder import encoder_state_for_layout
 from masksem_core.pretraining.masksem import MaskSem
 from masksem_core.pretraining.reference import average_motion_reference
-from masksem_core.skeleton import SkeletonLayout
+from masksem_core.skeleton import SkeletonLayout, get_layout
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ class StageBuilder(Protocol):
     features: str | None  # a linear probe's features: cached | online (None: other stages)
     epochs: int
     init: str | None  # the checkpoint the stage starts from
-    init_layout: str | None  # that checkpoint's layout, checked against the dataset's
     test_split: str | None
 
     def training_split(self, prepared: PreparedData) -> str: ...
@@ -133,6 +133,12 @@ class Pretraining:
         return self.config.data.train_split
 
     def build_model(self, layout: SkeletonLayout, prepared: PreparedData) -> MaskSem:
+        if self.init_layout is not None and self.init_layout != layout.name:
+            raise CheckpointError(
+                f"{self.init} was pretrained on layout {self.init_layout}, the dataset "
+                f"{self.config.data.root} uses {layout.name}: pretraining continues only on the "
+                "same joints (fine-tuning and the linear probe map them)"
+            )
         model = build_pretrainer(self.config, layout.name)
         if self.source is not None:
             try:
@@ -234,7 +240,17 @@ class _Classification:
             head_dropout=self.head_dropout,
         )
         if self.encoder_state is not None:
-            load_state_strict(model.encoder, self.encoder_state, f"encoder of {self.init}")
+            source = get_layout(self.init_layout)
+            try:
+                state = encoder_state_for_layout(self.encoder_state, source, layout)
+            except ValueError as err:
+                raise CheckpointError(
+                    f"{self.init} (layout {source.name}) cannot start a model of the dataset "
+                    f"{self.config.data.root} (layout {layout.name}): {err}"
+                ) from None
+            load_state_strict(model.encoder, state, f"encoder of {self.init}")
+            if source.name != layout.name and self.context.is_main:
+                log.info(f"encoder of {self.init} mapped from {source.name} to {layout.name}")
         return model
 
     def test_loader(self, prepared: PreparedData) -> DataLoader:

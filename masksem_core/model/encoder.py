@@ -7,6 +7,7 @@ from torch import nn
 
 from masksem_core.model.embedding import JointEmbedding, SpatioTemporalPositionalEmbedding
 from masksem_core.model.transformer import TransformerStack, init_transformer_weights
+from masksem_core.skeleton import SkeletonLayout, nearest_corresponding_joints
 from masksem_core.windows import WINDOW
 
 
@@ -64,3 +65,20 @@ class SkeletonEncoder(nn.Module):
         tokens = self.embed(x)
         n, te, v, d = tokens.shape
         return self.encode_tokens(tokens.reshape(n, te * v, d)).reshape(n, te, v, d)
+
+
+SPATIAL_EMBEDDING = "positional_embedding.spatial"  # (1, 1, V, D): the only per-joint weights
+
+
+def encoder_state_for_layout(
+    state: dict[str, torch.Tensor], source: SkeletonLayout, target: SkeletonLayout
+) -> dict[str, torch.Tensor]:
+    """An encoder's weights for another joint layout. Every weight but the spatial positional
+    embedding is shared by all joints; its row for each target joint is the row of the
+    corresponding source joint, or of its nearest ancestor's counterpart
+    (``nearest_corresponding_joints``: NTU-25's hand tip starts as Kinect-v1-20's hand).
+    A pair of layouts without a correspondence raises ValueError naming both."""
+    if source.name == target.name:
+        return state
+    rows = nearest_corresponding_joints(source, target)
+    return {**state, SPATIAL_EMBEDDING: state[SPATIAL_EMBEDDING][:, :, rows].clone()}

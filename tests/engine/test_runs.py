@@ -179,3 +179,31 @@ def test_pretraining_reads_its_own_window_mode(tiny_config):
     clip = replace(stream, pretrain=replace(stream.pretrain, window_mode="clip"))
     assert pretraining_data(clip) == replace(stream.data, window_mode="clip")
     assert clip.data.window_mode == "stream"  # fine-tuning and export keep stream windows
+
+
+def test_finetuning_maps_a_checkpoint_of_another_layout(tiny_config, tmp_path):
+    """A Kinect-v1-20 pretraining checkpoint starts an NTU-25 classifier (joints mapped); a
+    layout pair without a correspondence, or pretraining on other joints, is a clear error."""
+    from dataclasses import replace as copy_with
+
+    from masksem_core.data.demo import DEMO_CLASS_NAMES, demo_splits, generate_demo_dataset
+    from masksem_core.data.prepared import write_prepared
+    from masksem_core.engine.checkpoint import save_checkpoint
+    from masksem_core.skeleton import KINECT_V1_20, NTU25, map_joints
+
+    sequences = [
+        copy_with(s, data=map_joints(s.data, NTU25, KINECT_V1_20)) for s in generate_demo_dataset(4)
+    ]
+    meta = {"dataset": "demo", "layout": "kinect_v1_20", "class_names": list(DEMO_CLASS_NAMES)}
+    root = write_prepared(tmp_path / "k20", sequences, demo_splits, {**meta, "fps": 30.0}, 1, 20)
+    context = setup_distributed("cpu")
+    kinect = replace(tiny_config, data=replace(tiny_config.data, root=str(root)))
+    checkpoint = pretrain(kinect, context)
+    fine = run_stage(tiny_config, context, FineTuning(tiny_config, context, checkpoint))
+    assert fine.init == checkpoint and fine.last_epoch is not None
+    with pytest.raises(CheckpointError, match="pretraining continues only on the same joints"):
+        Pretraining(tiny_config, context, checkpoint).build_model(NTU25, None)
+    state = load_checkpoint(checkpoint)
+    foreign = save_checkpoint(tmp_path / "mp.pt", {**state, "layout": "mediapipe33"})
+    with pytest.raises(CheckpointError, match=r"layout mediapipe33\) cannot start .* ntu25"):
+        run_stage(tiny_config, context, FineTuning(tiny_config, context, str(foreign)))

@@ -77,3 +77,19 @@ def test_mamp_fine_tune_head_by_hand():
     assert head.dropout.p == 0.3
     bound = (6 / (6 + 5)) ** 0.5
     assert head.fc1.weight.abs().max() <= bound and torch.all(head.fc1.bias == 0)
+
+
+def test_an_encoder_moves_to_another_layout_through_its_spatial_embedding():
+    from masksem_core.model.encoder import SPATIAL_EMBEDDING, encoder_state_for_layout
+    from masksem_core.skeleton import KINECT_V1_20, NTU25
+
+    source = tiny_encoder(20).state_dict()
+    moved = encoder_state_for_layout(source, KINECT_V1_20, NTU25)
+    target = tiny_encoder(25)
+    target.load_state_dict(moved)  # every key fits, shapes included
+    spatial = moved[SPATIAL_EMBEDDING][0, 0]  # (25, D)
+    assert torch.equal(spatial[NTU25.index("neck")], source[SPATIAL_EMBEDDING][0, 0, 2])
+    assert torch.equal(spatial[NTU25.index("right_hand_tip")], source[SPATIAL_EMBEDDING][0, 0, 11])
+    shared = [k for k in source if k != SPATIAL_EMBEDDING]
+    assert all(torch.equal(moved[k], source[k]) for k in shared)
+    assert encoder_state_for_layout(source, KINECT_V1_20, KINECT_V1_20) is source
