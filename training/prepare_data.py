@@ -4,6 +4,8 @@ Examples:
   python training/prepare_data.py --dataset ntu60 --src RAW_DIR --out data/prepared/ntu60
   python training/prepare_data.py --dataset nw_ucla --src ../shared/data/nw_ucla --out prep/ucla
   python training/prepare_data.py --dataset utkinect --src ../shared/data/utkinect --out prep/utk
+  python training/prepare_data.py --dataset recordings --src my_recordings --out prep/mine \
+      --val-subjects alice --test-subjects bob,carol
   python training/prepare_data.py --dataset demo --out data/prepared/demo
   python training/prepare_data.py --export-pyskl ntu60.pkl --src data/prepared/ntu60
 """
@@ -26,7 +28,7 @@ from masksem_core.errors import DataError
 from masksem_core.skeleton import LAYOUTS
 from masksem_training.cli_common import program_name, report_errors
 
-DATASETS = [*sorted(SPECS), "pyskl", "demo"]
+DATASETS = [*sorted(SPECS), "recordings", "pyskl", "demo"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "clips, pku1_stream/pku2_stream: whole videos with their labelled intervals, for "
         "stream windows and the streaming evaluation), NW-UCLA json, "
         "GTU txt, UTKinect-Action3D recordings (joints_sSS_eEE.txt + actionLabel.txt), "
+        "your own continuous recordings (a folder with recordings.yaml; README, 'Your own "
+        "recordings'), the general pretraining corpus of every real source (general: --src "
+        "holds nw_ucla/, gtu/, utkinect/, ntu_samples/), "
         "a pyskl annotation pickle, or the synthetic demo data",
     )
     parser.add_argument(
@@ -74,6 +79,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=60,
         help="size of the synthetic demo dataset (with --dataset demo)",
+    )
+    parser.add_argument(
+        "--val-subjects",
+        type=subject_list,
+        help="recordings and utkinect: the subjects (comma-separated) whose recordings form the "
+        "'val' split (settings, calibration; utkinect default: 4,5)",
+    )
+    parser.add_argument(
+        "--test-subjects",
+        type=subject_list,
+        help="recordings and utkinect: the subjects of the 'test' split (report it once); "
+        "'train' holds every other subject",
     )
     parser.add_argument(
         "--export-pyskl",
@@ -122,6 +139,14 @@ def read_class_names(path: Path) -> list[str]:
     return names
 
 
+def subject_list(text: str) -> list[str]:
+    """``4,5`` → ["4", "5"] (subject names as written in the recordings)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no subject")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return report_errors(lambda: prepare(args))
@@ -148,6 +173,8 @@ def prepare(args: argparse.Namespace) -> None:
             joint_order=args.joint_order.split(",") if args.joint_order else None,
             class_names=read_class_names(args.class_names) if args.class_names else None,
             fps=args.fps,
+            val_subjects=args.val_subjects,
+            test_subjects=args.test_subjects,
         )
     print(report.summary())
 

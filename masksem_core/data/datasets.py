@@ -34,8 +34,10 @@ class DatasetSpec:
     list_items: Callable[[Path], list]
     read_item: Callable[[object], list[SkeletonSequence]]
     splits: Callable[[list[dict], Path], dict[str, list[int]]]
-    fps: float = 30.0  # frames per second of the recordings
+    fps: float = 30.0  # frames per second of the recordings (stamped ones: their median)
     record_frames: int | None = None  # frames stored per sample (None: --max-frames)
+    subjects: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # default val, test
+    # subjects of a dataset split by subject as the user chooses (None: ``splits`` decides)
 
 
 def _require(paths: list, src: Path, what: str) -> list:
@@ -91,13 +93,14 @@ def _gtu_splits(samples: list[dict], _src: Path) -> dict[str, list[int]]:
     return {**splits, "stratified_val": val, "stratified_fit": [i for i in train if i not in held]}
 
 
-def _utkinect_items(src: Path) -> list[tuple[Path, list[tuple[int, int, int]]]]:
-    labels = utkinect.read_action_labels(src / utkinect.LABELS_FILE)
+def _utkinect_items(src: Path) -> list[tuple[Path, list, Path]]:
+    labels_path = src / utkinect.LABELS_FILE
+    labels, _notes = utkinect.read_action_labels(labels_path)
     recordings = _require(list(src.glob("joints_s*_e*.txt")), src, "UTKinect joints_sSS_eEE.txt")
     missing = [p.name for p in recordings if p.stem.removeprefix("joints_") not in labels]
     if missing:
-        raise DataError(f"{src / utkinect.LABELS_FILE} has no take for {', '.join(missing)}")
-    return [(p, labels[p.stem.removeprefix("joints_")]) for p in recordings]
+        raise DataError(f"{labels_path} has no take for {', '.join(missing)}")
+    return [(p, labels[p.stem.removeprefix("joints_")], labels_path) for p in recordings]
 
 
 def _ntu_spec(name: str, classes: int, max_setup: int) -> DatasetSpec:
@@ -174,10 +177,11 @@ SPECS: dict[str, DatasetSpec] = {
         1,
         utkinect.CLASS_NAMES,
         _utkinect_items,
-        lambda item: [utkinect.read_recording(*item)],
-        lambda samples, _src: utkinect.utkinect_splits(samples),
-        fps=utkinect.VIDEO_FPS,
+        lambda item: [utkinect.read_recording(*item).sequence()],
+        lambda samples, _src: {},
+        fps=utkinect.SKELETON_FPS,
         record_frames=4096,
+        subjects=(utkinect.DEFAULT_VAL_SUBJECTS, ()),
     ),
     "general": DatasetSpec(
         "general",

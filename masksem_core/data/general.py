@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from masksem_core.data import gtu, nw_ucla, utkinect
 from masksem_core.data.ntu import read_ntu_skeleton
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
@@ -94,8 +92,7 @@ def list_corpus(src: Path) -> list[CorpusItem]:
 def _utkinect_segments(path: Path) -> list[SkeletonSequence]:
     """A whole recording, actions and the activity between them, at ``FPS`` in segments."""
     recording = utkinect.read_recording(path, [])
-    stamps = np.asarray(recording.extra["stamps"])
-    frames = recording.data[0]  # (T, V, C)
+    stamps, frames = recording.stamps, recording.joints[:, 0]  # (T,), (T, V, C)
     count = int((stamps[-1] - stamps[0]) * FPS) + 1
     uniform = resample_by_time(stamps, frames, stamps[0], stamps[0] + (count - 1) / FPS, count)
     per_segment = int(SEGMENT_SECONDS * FPS)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
-from masksem_core.data.datasets import get_spec
+from masksem_core.data.datasets import SPECS, get_spec
 from masksem_core.data.demo import DEMO_CLASS_NAMES, DEMO_FPS, demo_splits, generate_demo_dataset
 from masksem_core.data.prepared import PreparedData, write_prepared
 from masksem_core.data.pyskl import read_pyskl, write_pyskl
+from masksem_core.data.recordings import read_recordings, subject_splits
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
+from masksem_core.data.utkinect import LABELS_FILE, read_action_labels
 from masksem_core.errors import DataError
 from masksem_core.skeleton import NTU25, SkeletonLayout, get_layout, layout_for_joint_count
 
@@ -27,6 +30,7 @@ class PreparationReport:
     files: int = 0
     seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was left out of kept files, and why
 
     @property
     def seconds_per_1000_files(self) -> float:
@@ -46,6 +50,7 @@ class PreparationReport:
             lines.append(f"  {split}: {len(indices)} samples ({counts})")
         lines.append(f"  skipped: {len(self.skipped)}")
         lines.extend(f"    {path}: {reason}" for path, reason in self.skipped)
+        lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
 
@@ -92,14 +97,26 @@ def prepare_dataset(
     joint_order: list[str] | None = None,
     class_names: list[str] | None = None,
     fps: float | None = None,
+    val_subjects: list[str] | None = None,
+    test_subjects: list[str] | None = None,
 ) -> PreparationReport:
     """Read ``src`` in its original format and write the prepared format to ``out``.
 
     For a pyskl pickle, ``layout`` names its skeleton layout (default: by joint count),
     ``joint_order`` the order of its joints by name (default: the pickle's 'joint_order', else
     the layout's order), ``class_names`` its classes (default: the pickle's 'label_names') and
-    ``fps`` its frame rate (default 30)."""
+    ``fps`` its frame rate (default 30). Recordings (``recordings``: a folder in the
+    documented format; ``utkinect``) are split by subject: ``val_subjects`` and
+    ``test_subjects`` (default: the dataset's), ``train`` the others."""
     src, out = Path(src), Path(out)
+    subjects = (val_subjects, test_subjects)
+    if dataset == "recordings":
+        return _prepare_recordings(src, out, overwrite, *subjects)
+    if subjects != (None, None) and (dataset not in SPECS or SPECS[dataset].subjects is None):
+        raise DataError(
+            f"--val-subjects and --test-subjects are for recordings split by subject "
+            f"(recordings, utkinect), not {dataset}"
+        )
     if dataset == "pyskl":
         return _prepare_pyskl(
             src, out, max_frames, overwrite, layout, joint_order, class_names, fps or 30.0
@@ -109,7 +126,18 @@ def prepare_dataset(
             f"--layout, --joint-order, --class-names and --fps are for pyskl pickles; {dataset} "
             "defines its own"
         )
-    return _prepare_known(dataset, src, out, workers, max_frames, overwrite, progress)
+    return _prepare_known(dataset, src, out, workers, max_frames, overwrite, progress, *subjects)
+
+
+def chosen_subject_splits(
+    defaults: tuple[tuple[str, ...], tuple[str, ...]],
+    val_subjects: list[str] | None,
+    test_subjects: list[str] | None,
+) -> Callable[[list[dict]], dict[str, list[int]]]:
+    """The splits by subject the user chose (the dataset's defaults where not)."""
+    val = list(defaults[0]) if val_subjects is None else val_subjects
+    test = list(defaults[1]) if test_subjects is None else test_subjects
+    return lambda samples: subject_splits(samples, val, test)
 
 
 def _prepare_known(
@@ -120,6 +148,8 @@ def _prepare_known(
     max_frames: int,
     overwrite: bool,
     progress: bool,
+    val_subjects: list[str] | None = None,
+    test_subjects: list[str] | None = None,
 ) -> PreparationReport:
     """A dataset whose reader this project has (``datasets.SPECS``)."""
     spec = get_spec(dataset)
@@ -136,10 +166,18 @@ def _prepare_known(
         "fps": spec.fps,
     }
     sequences = _parse_all(dataset, items, workers, report, progress)
+    if dataset == "utkinect":
+        report.notes = read_action_labels(src / LABELS_FILE)[1]
+    by_subject = (
+        chosen_subject_splits(spec.subjects, val_subjects, test_subjects)
+        if spec.subjects is not None
+        else None
+    )
 
     def splits(samples: list[dict]) -> dict[str, list[int]]:
         meta["skipped"] = [{"item": path, "reason": reason} for path, reason in report.skipped]
-        return spec.splits(samples, src)
+        meta["notes"] = report.notes
+        return by_subject(samples) if by_subject else spec.splits(samples, src)
 
     write_prepared(
         out,
@@ -152,6 +190,44 @@ def _prepare_known(
         centre_joint=spec.layout.index(spec.layout.centre_joint),
         overwrite=overwrite,
     )
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _prepare_recordings(
+    src: Path,
+    out: Path,
+    overwrite: bool,
+    val_subjects: list[str] | None,
+    test_subjects: list[str] | None,
+) -> PreparationReport:
+    """A folder of the user's own recordings (``recordings.py``): stamps kept, intervals as
+    frames, split by the subjects the user names; the frame rate recorded is the median."""
+    start = time.perf_counter()
+    recordings, layout_name, classes = read_recordings(src)
+    layout = get_layout(layout_name)
+    steps = np.concatenate([np.diff(r.stamps) for r in recordings])
+    meta = {
+        "dataset": "recordings",
+        "layout": layout.name,
+        "class_names": list(classes),
+        "source": str(src),
+        "fps": float(1.0 / np.median(steps)),
+        "notes": [f"{r.name}: {note}" for r in recordings for note in r.notes],
+    }
+    write_prepared(
+        out,
+        [r.sequence() for r in recordings],
+        chosen_subject_splits(((), ()), val_subjects, test_subjects),
+        meta,
+        max(r.joints.shape[1] for r in recordings),
+        layout.num_joints,
+        max_frames=max(len(r.stamps) for r in recordings),
+        centre_joint=layout.index(layout.centre_joint),
+        overwrite=overwrite,
+    )
+    report = PreparationReport("recordings", out, files=len(recordings))
+    report.notes = meta["notes"]
     report.seconds = time.perf_counter() - start
     return report
 

@@ -1,8 +1,9 @@
 """UTKinect-Action3D continuous recordings: ``joints_sSS_eEE.txt`` (a line per skeleton frame:
 the 30 Hz video frame number, then 20 joints × x y z in metres, Kinect v1 SDK order) and
 ``actionLabel.txt`` (per take, ``action: start end`` in video frame numbers). A recording is one
-sample with its capture stamps and its labelled intervals; everything outside them is real
-unlabelled activity (standing, turning, walking to the next spot)."""
+sample with its capture stamps and its labelled intervals (``recordings.Recording``, the path a
+user's own recordings take); everything outside them is real unlabelled activity (standing,
+turning, walking to the next spot)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence, check_finite
+from masksem_core.data.recordings import Recording, checked_recording
+from masksem_core.data.sequence import SkeletonFileError, check_finite
 
 CLASS_NAMES = (
     "walk",
@@ -26,20 +28,28 @@ CLASS_NAMES = (
     "clapHands",
 )
 VIDEO_FPS = 30.0
+SKELETON_FPS = 7.5  # skeletons arrive every 4 video frames at the median
 JOINTS = 20
 LABELS_FILE = "actionLabel.txt"
 
 
-def read_action_labels(path: str | Path) -> dict[str, list[tuple[int, int, int]]]:
-    """Take name (``s01_e01``) → (class, first video frame, last video frame) per action."""
+DEFAULT_VAL_SUBJECTS = ("4", "5")  # calibration pooled over two subjects; 6-10 held out
+LabelledAction = tuple[int, float, float, int]  # class, first and last video frame, line
+
+
+def read_action_labels(path: str | Path) -> tuple[dict[str, list[LabelledAction]], list[str]]:
+    """Take name (``s01_e01``) → (class, first video frame, last video frame, line) per action,
+    and notes: ``name: NaN NaN`` (an action the take does not hold) is skipped with one."""
     path = Path(path)
-    takes: dict[str, list[tuple[int, int, int]]] = {}
-    current = None
+    takes: dict[str, list[LabelledAction]] = {}
+    notes: list[str] = []
+    current, take = None, ""
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         text = line.strip()
         if not text:
             continue
         if ":" not in text:
+            take = text
             current = takes.setdefault(text, [])
             continue
         name, _, frames = text.partition(":")
@@ -48,6 +58,9 @@ def read_action_labels(path: str | Path) -> dict[str, list[tuple[int, int, int]]
             raise SkeletonFileError(
                 path, f"expected 'action: start end' in a take, got {text!r}", number
             )
+        if [p.lower() for p in parts] == ["nan", "nan"]:
+            notes.append(f"{path.name}:{number}: {take} has no {name.strip()} (NaN NaN), skipped")
+            continue
         try:
             start, end = int(parts[0]), int(parts[1])
         except ValueError:
@@ -56,14 +69,15 @@ def read_action_labels(path: str | Path) -> dict[str, list[tuple[int, int, int]]
             ) from None
         if end < start:
             raise SkeletonFileError(path, f"interval ends before it starts: {text!r}", number)
-        current.append((CLASS_NAMES.index(name.strip()), start, end))
-    return takes
+        current.append((CLASS_NAMES.index(name.strip()), start, end, number))
+    return takes, notes
 
 
-def read_recording(path: str | Path, actions: list[tuple[int, int, int]]) -> SkeletonSequence:
-    """One recording as a (1, T, 20, 3) sequence (repeated frame numbers keep their first
-    skeleton) with ``extra`` stamps (video frame / 30 Hz, seconds) and intervals (class, first
-    index, end index) of its labelled ``actions``."""
+def read_recording(
+    path: str | Path, actions: list[LabelledAction], labels_path: str | Path = LABELS_FILE
+) -> Recording:
+    """One recording: stamps = video frame / 30 Hz (a repeated frame number keeps its first
+    skeleton), joints (T, 1, 20, 3), and its labelled ``actions`` in seconds."""
     path = Path(path)
     rows = []
     for number, line in enumerate(path.read_text().splitlines(), start=1):
@@ -85,38 +99,20 @@ def read_recording(path: str | Path, actions: list[tuple[int, int, int]]) -> Ske
     table = np.stack(rows)
     check_finite(path, table[:, 1:], 1, 3 * JOINTS)
     video_frames, first = np.unique(table[:, 0].astype(np.int64), return_index=True)
-    joints = table[first, 1:].reshape(-1, JOINTS, 3).astype(np.float32)
-    intervals = []
-    for label, start, end in actions:
-        first_index = int(np.searchsorted(video_frames, start, side="left"))
-        end_index = int(np.searchsorted(video_frames, end, side="right"))
-        if end_index - first_index >= 2:  # an action with fewer than 2 skeletons is unusable
-            intervals.append([label, first_index, end_index])
+    joints = table[first, 1:].reshape(-1, 1, JOINTS, 3).astype(np.float32)
     name = re.fullmatch(r"joints_s(\d+)_e(\d+)", path.stem)
     if name is None:
         raise SkeletonFileError(path, "the name must be joints_sSS_eEE.txt (subject, take)")
-    subject, take = int(name.group(1)), int(name.group(2))
-    return SkeletonSequence(
-        name=path.stem.removeprefix("joints_"),
-        label=-1,
-        data=joints[None],
-        subject=subject,
-        view=take,
-        extra={"stamps": (video_frames / VIDEO_FPS).tolist(), "intervals": intervals},
+    intervals = [
+        (label, start / VIDEO_FPS, end / VIDEO_FPS, line) for label, start, end, line in actions
+    ]
+    return checked_recording(
+        path,
+        Path(labels_path),
+        path.stem.removeprefix("joints_"),
+        str(int(name.group(1))),
+        video_frames / VIDEO_FPS,
+        joints,
+        intervals,
+        CLASS_NAMES,
     )
-
-
-def utkinect_splits(samples: list[dict]) -> dict[str, list[int]]:
-    """By subject: 1–4 to train on and choose settings with (``fit``: 1–3, ``calib``: 4 for
-    calibration), 5 to validate on; the held-out subjects 6–10 are not in the shared copy."""
-
-    def subjects(*numbers: int) -> list[int]:
-        return [i for i, s in enumerate(samples) if s["subject"] in numbers]
-
-    return {
-        "train": subjects(1, 2, 3, 4),
-        "fit": subjects(1, 2, 3),
-        "calib": subjects(4),
-        "val": subjects(5),
-        "all": list(range(len(samples))),
-    }

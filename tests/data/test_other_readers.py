@@ -167,15 +167,17 @@ def test_pyskl_malformed(tmp_path):
 def test_utkinect_recording_with_stamps_and_intervals(shared_data):
     from masksem_core.data.utkinect import CLASS_NAMES, read_action_labels, read_recording
 
-    labels = read_action_labels(shared_data / "utkinect" / "actionLabel.txt")
-    assert len(labels) == 10 and len(labels["s01_e01"]) == 10
-    assert labels["s01_e01"][0] == (CLASS_NAMES.index("walk"), 252, 390)
-    seq = read_recording(shared_data / "utkinect" / "joints_s01_e01.txt", labels["s01_e01"])
-    assert seq.data.shape[0] == 1 and seq.data.shape[2:] == (20, 3) and seq.subject == 1
+    labels, notes = read_action_labels(shared_data / "utkinect" / "actionLabel.txt")
+    assert len(labels) == 10 and len(labels["s01_e01"]) == 10 and notes == []
+    assert labels["s01_e01"][0] == (CLASS_NAMES.index("walk"), 252, 390, 2)
+    recording = read_recording(shared_data / "utkinect" / "joints_s01_e01.txt", labels["s01_e01"])
+    assert recording.joints.shape[1:] == (1, 20, 3) and recording.subject == "1"
+    assert np.all(np.diff(recording.stamps) > 0)  # repeated frame numbers dropped
+    seq = recording.sequence()
     stamps = np.array(seq.extra["stamps"])
-    assert len(stamps) == seq.frames and np.all(np.diff(stamps) > 0)  # repeats dropped
-    walk = seq.extra["intervals"][0]
-    assert walk[0] == 0 and 252 / 30 <= stamps[walk[1]] and stamps[walk[2] - 1] <= 390 / 30
+    assert len(stamps) == seq.frames
+    walk = next(a for a in seq.extra["intervals"] if a[0] == 0)
+    assert 252 / 30 <= stamps[walk[1]] and stamps[walk[2] - 1] <= 390 / 30
 
 
 def test_utkinect_bad_files(tmp_path):
