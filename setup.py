@@ -52,7 +52,10 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
-        (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.md")),
+        (
+            f"share/{PACKAGE}/models",
+            glob("models/*.onnx") + glob("models/*.pt") + glob("models/*.md"),
+        ),
     ],
     python_requires=">=3.10",
     install_requires=["numpy>=1.24,<2", "pyyaml>=6"],
@@ -71,6 +74,7 @@ setup(
             f"masksem-prepare = {TRAINING}.prepare_data:main",
             f"masksem-export = {TRAINING}.export_onnx:main",
             f"masksem-evaluate-stream = {TRAINING}.evaluate_stream:main",
+            f"masksem-export-encoder = {TRAINING}.export_encoder:main",
         ]
     },
 )

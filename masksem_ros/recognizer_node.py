@@ -46,6 +46,7 @@ from masksem_core.runtime.recognizer import (
     effective_window_seconds,
 )
 from masksem_core.runtime.session import ActionSession
+from masksem_core.shipped import locate_shipped, shipped_candidates
 from masksem_ros.codec import positions_of
 from masksem_ros.interrupt import interrupted
 from masksem_ros.spin import run_node
@@ -128,22 +129,19 @@ def resolve_model_path(path: str) -> Path:
     """An absolute path, a path relative to the working folder, or a file name in the
     package's installed models/ folder (the ament index of a colcon install, or the share/
     folder of a pip install); a ModelFileError naming every place searched otherwise."""
-    candidate = Path(path)
-    if candidate.is_absolute() or candidate.is_file():
-        return candidate
-    shares = [Path(sys.prefix) / "share" / PACKAGE]
+    shares = []
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        shares.insert(0, Path(get_package_share_directory(PACKAGE)))
+        shares.append(Path(get_package_share_directory(PACKAGE)))
     except (ImportError, LookupError, OSError):  # no ament index (pip install, no sourcing)
         pass
-    for share in shares:
-        if (share / "models" / path).is_file():
-            return share / "models" / path
-    searched = [str(Path.cwd() / path), *(str(share / "models" / path) for share in shares)]
+    found = locate_shipped(path, shares)
+    if found.is_file():
+        return found
+    searched = ", ".join(str(c) for c in shipped_candidates(path, shares))
     raise ModelFileError(
-        f"model file {path!r} does not exist; searched {', '.join(searched)}. Pass "
+        f"model file {path!r} does not exist; searched {searched}. Pass "
         "-p model_path:=/path/to/model.onnx (export one with training/export_onnx.py)"
     )
 

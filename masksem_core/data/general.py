@@ -31,7 +31,8 @@ CLASS_NAMES = ("unlabelled",)
 HELD_OUT = {
     "nw_ucla": "view 3 (the xview test split)",
     "gtu": "stratified_test (the seeded 30 %)",
-    "utkinect": "subject 5 (validation); subjects 6-10 are not in the shared copy",
+    "utkinect": "subject 5 (subject 4, also in UTKinect's val split, is seen without labels); "
+    "subjects 6-10 are not in the shared copy",
     "ntu_samples": "nothing (no split of these samples is reported)",
 }
 UTKINECT_SUBJECTS = (1, 2, 3, 4)

@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from masksem_core.config import DataConfig, ExperimentConfig
+from masksem_core.data.general import source_summary
 from masksem_core.data.prepared import PreparedData, WindowDataset
 from masksem_core.engine.builders import (
     build_classifier,
@@ -53,6 +54,7 @@ from masksem_core.model import ActionClassifier
 from masksem_core.model.encoder import encoder_state_for_layout
 from masksem_core.pretraining.masksem import MaskSem
 from masksem_core.pretraining.reference import average_motion_reference
+from masksem_core.shipped import locate_shipped
 from masksem_core.skeleton import SkeletonLayout, get_layout
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,15 @@ def pretraining_data(config: ExperimentConfig) -> DataConfig:
     return config.data if mode == "data" else replace(config.data, window_mode=mode)
 
 
+def log_sources(prepared: PreparedData, split: str) -> None:
+    """Samples and hours of motion per source of a corpus of several (the general one)."""
+    samples = [prepared.samples[i] for i in prepared.split_indices(split)]
+    if not samples or "source" not in samples[0]["extra"]:
+        return
+    for source, entry in sorted(source_summary(samples, prepared.fps).items()):
+        log.info(f"  source {source}: {entry['samples']} samples, {entry['hours']:.3f} h")
+
+
 class Pretraining:
     """Self-supervised MaskSem pretraining (section ``pretrain``). ``init``: start φ, θ and the
     decoder from another pretraining checkpoint (two-stage MaskSem) with a fresh optimiser."""
@@ -166,6 +177,8 @@ class Pretraining:
             data_cfg.num_workers,
             config.seed,
         )
+        if context.is_main:
+            log_sources(prepared, split)
         groups = parameter_groups(model, cfg.weight_decay)
         optimisation = scheduled(
             build_adamw(groups, cfg.lr, tuple(cfg.betas)),
@@ -222,7 +235,9 @@ class _Classification:
         self.config, self.context, self.init = config, context, init
         self.model_cfg, self.encoder_state, self.init_layout = config.model, None, None
         if init:  # a bad checkpoint is reported before any data is touched
-            self.model_cfg, self.encoder_state, self.init_layout = load_pretrained_encoder(init)
+            self.model_cfg, self.encoder_state, self.init_layout = load_pretrained_encoder(
+                locate_shipped(init)
+            )
         self.test_split = config.data.test_split
         self.epochs = getattr(config, self.stage).epochs
 
