@@ -77,12 +77,20 @@ def main(argv: list[str] | None = None) -> int:
         "probable action) or top_class (the most probable class, when its probability reaches "
         "the threshold and it is not 'no action'); chosen on GTU's validation split (README)",
     )
+    parser.add_argument(
+        "--accept-low-recall",
+        action="store_true",
+        help="export a model whose calibration names fewer than half of the validation actions "
+        "right (refused otherwise, with the curve to choose another point from); the output "
+        "and the model card then say so",
+    )
     args = parser.parse_args(argv)
     return report_errors(lambda: export(args))
 
 
 def export(args: argparse.Namespace) -> None:
     """Export, check parity, optionally quantise and write the model card; print the report."""
+    from masksem_core.export.calibration import CurvePoint, curve_table
     from masksem_core.export.export_checkpoint import export_checkpoint, write_model_card
 
     report = export_checkpoint(
@@ -95,7 +103,14 @@ def export(args: argparse.Namespace) -> None:
         args.attention,
         args.target_false_alarm,
         args.decision_rule,
+        args.accept_low_recall,
     )
+    if "calibration" in report:
+        curve = tuple(CurvePoint(**p) for p in report["calibration"]["curve"])
+        print("detection / false-alarm curve on the validation windows:", file=sys.stderr)
+        print("\n".join(curve_table(curve)), file=sys.stderr)
+    if report.get("calibration_warning"):
+        print(f"WARNING: {report['calibration_warning']}", file=sys.stderr)
     if args.model_card:
         card = write_model_card(report, args.checkpoint, args.out.with_suffix(".md"))
         report["model_card"] = str(card)

@@ -8,9 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from masksem_core.errors import MaskSemError
 from masksem_core.runtime.decision_rule import candidate_actions, names_action
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
+CURVE_RATES = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)  # idle false-alarm targets of the curve
+MIN_ACTION_RECALL = 0.5  # a calibration naming fewer validation actions right is refused
+
+
+class CalibrationError(MaskSemError):
+    """A calibration that cannot be trusted on people it has not seen."""
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -49,6 +56,17 @@ def idle_threshold(
 
 
 @dataclass(frozen=True)
+class CurvePoint:
+    """One operating point: the threshold for a target idle false-alarm rate and what it gives
+    on the validation windows."""
+
+    target_false_alarm: float
+    threshold: float
+    idle_false_alarm: float
+    action_recall: float
+
+
+@dataclass(frozen=True)
 class Calibration:
     decision_rule: str
     temperature: float
@@ -57,6 +75,38 @@ class Calibration:
     idle_false_alarm: float  # on the validation idle windows, at the threshold
     action_recall: float  # validation action windows named right at the threshold
     windows: int
+    curve: tuple[CurvePoint, ...] = ()  # the detection / false-alarm curve it chose from
+    subjects: int = 0  # subjects the validation windows pool (0: not named by the dataset)
+
+
+def operating_point(
+    probabilities: np.ndarray, labels: np.ndarray, background: int, target: float, rule: str
+) -> CurvePoint:
+    """The threshold for ``target`` on the idle windows and its rates on all windows."""
+    idle = labels == background
+    threshold = idle_threshold(probabilities[idle], background, target, rule)
+    top, score = candidate_actions(probabilities, background, rule)
+    named = names_action(top, score, background, threshold)
+    return CurvePoint(
+        target_false_alarm=target,
+        threshold=threshold,
+        idle_false_alarm=float(named[idle].mean()) if idle.any() else 0.0,
+        action_recall=float((named & (top == labels))[~idle].mean()) if (~idle).any() else 0.0,
+    )
+
+
+def curve_table(curve: tuple[CurvePoint, ...]) -> list[str]:
+    """The curve as Markdown rows (export output and model card)."""
+    rows = [
+        "| target idle false alarms | threshold | idle false alarms | actions named right |",
+        "|---|---|---|---|",
+    ]
+    rows += [
+        f"| {p.target_false_alarm:.1%} | {p.threshold:.3f} | {p.idle_false_alarm:.1%} | "
+        f"{p.action_recall:.1%} |"
+        for p in curve
+    ]
+    return rows
 
 
 def calibrate(
@@ -67,19 +117,18 @@ def calibrate(
     rule: str,
 ) -> Calibration:
     """Temperature on every validation window, then the threshold of the decision ``rule``
-    on its idle ones."""
+    on its idle ones, and the curve of the other operating points (``CURVE_RATES``)."""
     temperature = fit_temperature(logits, labels)
     probabilities = softmax(logits, temperature)
-    idle = labels == background
-    threshold = idle_threshold(probabilities[idle], background, target_false_alarm, rule)
-    top, score = candidate_actions(probabilities, background, rule)
-    named = names_action(top, score, background, threshold)
+    chosen = operating_point(probabilities, labels, background, target_false_alarm, rule)
+    rates = sorted({*CURVE_RATES, target_false_alarm})
     return Calibration(
         decision_rule=rule,
         temperature=temperature,
-        threshold=threshold,
+        threshold=chosen.threshold,
         target_false_alarm=target_false_alarm,
-        idle_false_alarm=float(named[idle].mean()) if idle.any() else 0.0,
-        action_recall=float((named & (top == labels))[~idle].mean()) if (~idle).any() else 0.0,
+        idle_false_alarm=chosen.idle_false_alarm,
+        action_recall=chosen.action_recall,
         windows=len(labels),
+        curve=tuple(operating_point(probabilities, labels, background, r, rule) for r in rates),
     )

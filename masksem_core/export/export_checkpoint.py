@@ -24,7 +24,14 @@ from masksem_core.engine.checkpoint import (
     load_state_strict,
 )
 from masksem_core.engine.summary import RunSummary
-from masksem_core.export.calibration import Calibration, calibrate
+from masksem_core.export.calibration import (
+    MIN_ACTION_RECALL,
+    Calibration,
+    CalibrationError,
+    CurvePoint,
+    calibrate,
+    curve_table,
+)
 from masksem_core.export.onnx_export import check_parity, export_classifier
 from masksem_core.export.quantise import quantise_dynamic_int8
 from masksem_core.model import ActionClassifier
@@ -76,7 +83,15 @@ def calibrate_on(
     decision_rule: str,
 ) -> Calibration:
     """Calibrate ``decision_rule`` on the validation split's stream windows: each action's,
-    and ``CALIBRATION_IDLE_WINDOWS`` idle windows per action."""
+    and ``CALIBRATION_IDLE_WINDOWS`` idle windows per action. A split of recordings that names
+    a single subject is refused: a threshold chosen on one person does not hold on others."""
+    subjects = split_subjects(prepared, data.val_split)
+    if len(subjects) == 1:
+        raise CalibrationError(
+            f"the calibration split {data.val_split!r} of {prepared.root} holds one subject "
+            f"({subjects[0]}): prepare the data with at least two --val-subjects, so that the "
+            "threshold is chosen on more than one person"
+        )
     windows = stream_windows(
         prepared, data.val_split, data, train=False, idle_windows=CALIBRATION_IDLE_WINDOWS
     )
@@ -86,12 +101,45 @@ def calibrate_on(
             batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]
             logits.append(model.eval()(torch.stack([x for x, _ in batch])).numpy())
             labels += [y for _, y in batch]
-    return calibrate(
+    calibration = calibrate(
         np.concatenate(logits),
         np.array(labels),
         windows.background,
         target_false_alarm,
         decision_rule,
+    )
+    return replace(calibration, subjects=len(subjects))
+
+
+def split_subjects(prepared: PreparedData, split: str) -> list[str]:
+    """The subjects a split's recordings name (empty when the dataset names none)."""
+    named = {
+        str(prepared.samples[i]["extra"]["subject"])
+        for i in prepared.split_indices(split)
+        if "subject" in prepared.samples[i]["extra"]
+    }
+    return sorted(named)
+
+
+def check_calibration(calibration: Calibration, accept_low_recall: bool) -> str:
+    """Refuse a calibration that names (almost) no action (fewer than ``MIN_ACTION_RECALL`` of
+    the validation actions right), printing the curve to choose another point from; with
+    ``accept_low_recall`` the warning is returned instead, to be shown loudly."""
+    if calibration.action_recall >= MIN_ACTION_RECALL:
+        return ""
+    problem = (
+        f"at {calibration.target_false_alarm:.1%} idle false alarms the calibration names only "
+        f"{calibration.action_recall:.1%} of the validation actions right (threshold "
+        f"{calibration.threshold:.3f}); the model would stay silent while people act"
+    )
+    if accept_low_recall:
+        return problem
+    raise CalibrationError(
+        problem
+        + ". The detection / false-alarm curve on the validation windows:\n"
+        + "\n".join(curve_table(calibration.curve))
+        + "\nChoose another point with --target-false-alarm RATE, improve the model, or export "
+        "anyway with --accept-low-recall (marked in the output and the model card)"
     )
 
 
@@ -123,12 +171,14 @@ def export_checkpoint(
     attention: str = "standard",
     target_false_alarm: float = 0.02,
     decision_rule: str = "action_mass",
+    accept_low_recall: bool = False,
 ) -> dict:
     """Export, then check parity on random and real windows; optionally add an int8 variant.
     ``attention`` as in :func:`export_classifier`. A stream-mode model with a "no action" class
     and a ``data.val_split`` is calibrated on that split first (temperature, and the threshold
     at which ``decision_rule`` names an action in at most ``target_false_alarm`` of its idle
-    windows)."""
+    windows); a calibration that names (almost) no action is refused unless
+    ``accept_low_recall``, and then marked."""
     model, state = classifier_from_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
     data = config.data
@@ -138,6 +188,9 @@ def export_checkpoint(
     if info.window_spec.mode == "stream" and info.background_class and data.val_split:
         calibration = calibrate_on(model, prepared, data, target_false_alarm, decision_rule)
         report["calibration"] = asdict(calibration)
+        warning = check_calibration(calibration, accept_low_recall)
+        if warning:
+            report["calibration_warning"] = warning
         info = replace(
             info,
             temperature=calibration.temperature,
@@ -214,6 +267,31 @@ def window_line(data: DataConfig, spec: WindowSpec, report: dict) -> str:
     return line
 
 
+def calibration_section(report: dict) -> list[str]:
+    """The detection / false-alarm curve the threshold was chosen from, how to pick another
+    point, and the warning of a calibration accepted although it names (almost) no action."""
+    calibration = report.get("calibration")
+    if not calibration:
+        return []
+    curve = tuple(CurvePoint(**point) for point in calibration["curve"])
+    lines = ["## Calibration", ""]
+    if report.get("calibration_warning"):
+        lines += [
+            f"**WARNING — exported with --accept-low-recall: {report['calibration_warning']}.**",
+            "",
+        ]
+    subjects = calibration.get("subjects") or "unnamed"
+    lines += [
+        f"Chosen on {calibration['windows']} validation windows ({subjects} subjects pooled); "
+        "another point of this curve is one `score_threshold` parameter away on the robot "
+        "(or `--target-false-alarm` at export):",
+        "",
+        *curve_table(curve),
+        "",
+    ]
+    return lines
+
+
 def export_checks(report: dict) -> list[str]:
     """The model card's lines on parity, size, attention kernel and the int8 variant."""
     real = report["real"]
@@ -273,6 +351,7 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         *export_checks(report),
         "",
         "",
+        *calibration_section(report),
         "## Classes",
         "",
         ", ".join(f"{i}: {n}" for i, n in enumerate(state["class_names"])),
