@@ -48,9 +48,9 @@ class WindowSpec:
     timeline, the history is first resampled by timestamp to the training data's ``fps``, so
     that a clip arriving at that rate is exactly the clip training evaluated. stream mode
     (deployment): the last ``seconds`` of the timeline resampled by timestamp to ``frames``.
-    Both: centred on the layout's centre joint of the first body's first valid frame, then
-    rotated into the body's own frame (``normalise_view``) and scaled to unit torso length
-    (``normalise_scale``).
+    Both: centred on ``centre_joint`` (default: the layout's) of the first body's first valid
+    frame, then rotated into the body's own frame (``normalise_view``) and scaled to unit torso
+    length (``normalise_scale``).
     """
 
     layout: str
@@ -60,11 +60,16 @@ class WindowSpec:
     fps: float = DEFAULT_FPS
     crop_ratio: float = TEST_RATIO
     min_crop_frames: int = MIN_LENGTH
+    centre_joint: str = ""
     normalise_view: bool = False
     normalise_scale: bool = False
 
     def __post_init__(self) -> None:
-        get_layout(self.layout)  # a clear error for an unknown layout
+        layout = get_layout(self.layout)  # a clear error for an unknown layout
+        if not self.centre_joint:
+            object.__setattr__(self, "centre_joint", layout.centre_joint)
+        if self.centre_joint not in layout.joint_names:
+            raise WindowSpecError(f"layout {self.layout} has no centre joint {self.centre_joint!r}")
         if self.mode not in WINDOW_MODES:
             raise WindowSpecError(f"window mode must be one of {WINDOW_MODES}, got {self.mode!r}")
         if self.mode == "stream" and not self.seconds > 0:
@@ -108,8 +113,7 @@ class WindowSpec:
             )
 
     def _centre(self, sequence: np.ndarray) -> np.ndarray:
-        layout = get_layout(self.layout)
-        return centre_sequence(sequence, layout.index(layout.centre_joint))
+        return centre_sequence(sequence, get_layout(self.layout).index(self.centre_joint))
 
     def _normalise(self, window: np.ndarray) -> np.ndarray:
         layout = get_layout(self.layout)
@@ -171,7 +175,7 @@ class WindowSpec:
         body = f"; {' and '.join(normalised)} normalised" if normalised else ""
         return (
             f"{self.mode} windows of {self.frames} frames, layout {self.layout}: {span}; centred "
-            f"on the first frame's {get_layout(self.layout).centre_joint}{body}"
+            f"on the first frame's {self.centre_joint}{body}"
         )
 
     def to_json(self) -> str:
