@@ -55,6 +55,16 @@ def program_name() -> str:
     return called if called.endswith(".py") else os.path.basename(called)
 
 
+def script_parser(description: str) -> argparse.ArgumentParser:
+    """The parser of a command without an experiment config: its name as the user called it,
+    its docstring as the help."""
+    return argparse.ArgumentParser(
+        prog=program_name(),
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def chosen_config(argv: list[str] | None) -> ExperimentConfig:
     """The config the command line selects (its ``--config`` and overrides), so that ``--help``
     shows the values that would run; the built-in defaults when they cannot be read."""

@@ -30,7 +30,7 @@ from masksem_core.evaluation.replay import offline_top1, score_scenario
 from masksem_core.evaluation.streams import build_scenarios, camera_yaw, seen_from
 from masksem_core.runtime.recognizer import LiveSettings
 from masksem_core.runtime.session import ActionSession
-from masksem_training.cli_common import program_name, report_errors
+from masksem_training.cli_common import report_errors, script_parser
 
 COLUMNS = (
     ("scenario", "scenario", "{}"),
@@ -49,11 +49,7 @@ COLUMNS = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog=program_name(),
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script_parser(__doc__)
     parser.add_argument(
         "--model",
         type=Path,

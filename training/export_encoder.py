@@ -9,20 +9,15 @@ dataset whose layout has a joint correspondence with the encoder's.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from masksem_core.export.encoder_card import ship_encoder
-from masksem_training.cli_common import program_name, report_errors
+from masksem_training.cli_common import report_errors, script_parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=program_name(),
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script_parser(__doc__)
     parser.add_argument(
         "--checkpoint", required=True, type=Path, help="a pretraining checkpoint (last.pt)"
     )

@@ -15,15 +15,11 @@ from pathlib import Path
 
 from masksem_core.export.onnx_export import ATTENTION_EXPORTS
 from masksem_core.runtime.decision_rule import DECISION_RULES
-from masksem_training.cli_common import program_name, report_errors
+from masksem_training.cli_common import report_errors, script_parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog=program_name(),
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script_parser(__doc__)
     parser.add_argument(
         "--checkpoint",
         required=True,

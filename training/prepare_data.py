@@ -26,17 +26,13 @@ from masksem_core.data.prepare import (
 )
 from masksem_core.errors import DataError
 from masksem_core.skeleton import LAYOUTS
-from masksem_training.cli_common import program_name, report_errors
+from masksem_training.cli_common import report_errors, script_parser
 
 DATASETS = [*sorted(SPECS), "recordings", "pyskl", "demo"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog=program_name(),
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script_parser(__doc__)
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
