@@ -36,7 +36,8 @@ class LiveSettings:
     no_action_label: str = "no action"
     max_persons: int = 2  # bodies accepted per message
     person_timeout: float = 1.0  # a body unseen this long leaves the window
-    max_gap_seconds: float = 2.0  # a larger gap between stamps restarts the history
+    max_gap_seconds: float = 2.0  # a larger gap between stamps, forwards or back, restarts
+    # every stream (a smaller step back is a message out of order, dropped)
 
     def __post_init__(self) -> None:
         problems = check_settings(self)
@@ -128,7 +129,8 @@ class PersonStream:
 class LiveRecognizer:
     """Feed ``on_message(stamp, positions)``; each body of the messages is a person with a
     decision stream of their own (buffer, window, smoothing), which starts afresh when the
-    person appears, after a gap in the stamps and after ``reset``; a person unseen for
+    person appears, after a gap in the stamps or a jump back (a bag replayed in a loop), and
+    after ``reset``; a person unseen for
     ``person_timeout`` has left, and a returning body is a new person. Message order, gaps and
     timeouts are decided here, once per message, for everyone. Every ``stride_seconds`` of
     a person's message time their last window is classified (the windows of everyone due at
@@ -153,6 +155,7 @@ class LiveRecognizer:
         self.first_received: float | None = None  # perf_counter of the first message
         self.accepted = 0
         self.gap_resets = 0
+        self.stamp_resets = 0  # stamps that jumped back by more than max_gap_seconds
         self.dropped: dict[str, int] = {}
         self.latencies: list[float] = []  # last message of a window → decision published (s)
         self.model_latencies: list[float] = []
@@ -192,9 +195,12 @@ class LiveRecognizer:
     def accept(self, stamp: float, positions: np.ndarray) -> np.ndarray:
         """The message's (M, V, 3) bodies; raises SkeletonMessageError (counted by its kind)
         for a message that is dropped."""
+        jumped_back = (
+            self.newest is not None and self.newest - stamp > self.settings.max_gap_seconds
+        )
         try:
             joints = decode_joints(positions, self.session.num_joints, self.settings.max_persons)
-            if self.newest is not None and stamp <= self.newest:
+            if self.newest is not None and stamp <= self.newest and not jumped_back:
                 hint = " (all-zero header stamps? set header.stamp to the capture time)"
                 raise SkeletonMessageError(
                     "out_of_order",
@@ -204,10 +210,13 @@ class LiveRecognizer:
         except SkeletonMessageError as err:
             self.dropped[err.kind] = self.dropped.get(err.kind, 0) + 1
             raise
-        if self.newest is not None and stamp - self.newest > self.settings.max_gap_seconds:
-            self.gap_resets += 1
-            self.people.clear()  # a new stream: nothing of the previous one carries over
-        if self.newest is not None:
+        if jumped_back:  # a bag replayed in a loop, a driver restarted with another clock
+            self.stamp_resets += 1
+            self.people.clear()
+        elif self.newest is not None:
+            if stamp - self.newest > self.settings.max_gap_seconds:
+                self.gap_resets += 1
+                self.people.clear()  # a new stream: nothing of the previous one carries over
             self.input_seconds += stamp - self.newest
         self.newest = stamp
         self.accepted += 1
@@ -291,6 +300,7 @@ class LiveRecognizer:
             **{f"dropped_{kind}": count for kind, count in sorted(self.dropped.items())},
             "dropped_total": sum(self.dropped.values()),
             "gap_resets": self.gap_resets,
+            "stamp_resets": self.stamp_resets,
             "people": len(self.people),
             "inferences": self.inferences,
             "stale_windows": self.worker.stale if self.worker else 0,

@@ -195,3 +195,24 @@ def test_health_compares_two_reports():
     )
     assert level == "error"
     assert message == "2 inferences failed (see the log); 1 message dropped (pose_count: 1)"
+
+
+def test_a_jump_back_in_time_restarts_the_streams_and_decisions_follow(stream_session):
+    """A bag replayed in a loop: the stamps jump back by the bag's length. Every stream starts
+    afresh and decisions follow within a second of new stream time; a small step back is a
+    message out of order."""
+    decisions = []
+    settings = LiveSettings(stride_seconds=0.5, max_gap_seconds=1.0)
+    recognizer = LiveRecognizer(stream_session, settings, decisions.extend, pytest.fail, False)
+    stamps, joints = walking(90)
+    run(recognizer, stamps, joints)
+    with pytest.raises(SkeletonMessageError, match="not after the previous"):
+        recognizer.on_message(float(stamps[-1]) - 0.5, joints[0])
+    before = len(decisions)
+    run(recognizer, stamps, joints)  # the second pass of the loop
+    replayed = decisions[before:]
+    statistics = recognizer.statistics()
+    assert statistics["stamp_resets"] == 1 and statistics["dropped_out_of_order"] == 1
+    assert replayed and replayed[0].stamp - stamps[0] <= 1.0
+    np.testing.assert_allclose(replayed[0].smoothed, replayed[0].probabilities)
+    assert len(replayed) == before  # every pass decides alike
