@@ -31,6 +31,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.time import Time
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
@@ -49,7 +50,7 @@ from masksem_core.runtime.session import ActionSession
 from masksem_core.shipped import locate_shipped, shipped_candidates
 from masksem_ros.codec import positions_of
 from masksem_ros.interrupt import interrupted
-from masksem_ros.spin import run_node
+from masksem_ros.spin import ParameterError, run_node
 
 try:  # built by colcon from masksem_interfaces/ (README); a pip-only install has no actions topic
     from masksem_interfaces.msg import ActionDecision, ActionDecisionArray
@@ -163,15 +164,33 @@ def decision_message(decision: Decision, class_names: list[str], frame_id: str) 
     return message
 
 
+DOUBLES = frozenset(name for name, (default, _, _) in PARAMETERS.items() if type(default) is float)
+
+
+def as_doubles(parameters: list[Parameter]) -> list[Parameter]:
+    """Integer values of double parameters as doubles (``stride_seconds: 1`` in a params file,
+    ``ros2 param set /recognizer stride_seconds 1``), so that their range applies."""
+    return [
+        Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
+        if p.name in DOUBLES and p.type_ == Parameter.Type.INTEGER
+        else p
+        for p in parameters
+    ]
+
+
 class RecognizerNode(LifecycleNode):
     def __init__(self) -> None:
         super().__init__("recognizer")
         for name, (default, description, read_only) in PARAMETERS.items():
-            descriptor = ParameterDescriptor(description=description, read_only=read_only)
+            descriptor = ParameterDescriptor(
+                description=description, read_only=read_only, dynamic_typing=name in DOUBLES
+            )
             if name in RANGES:
                 key = "integer_range" if isinstance(default, int) else "floating_point_range"
                 setattr(descriptor, key, RANGES[name])
             self.declare_parameter(name, default, descriptor)
+        self.add_pre_set_parameters_callback(as_doubles)
+        self.check_doubles()
         self.add_on_set_parameters_callback(self.on_set_parameters)
         self.recognizer: LiveRecognizer | None = None
         self.reported: dict[str, float | int] = {}  # statistics at the last /diagnostics
@@ -187,8 +206,27 @@ class RecognizerNode(LifecycleNode):
         if period > 0:
             self.create_timer(period, self.publish_diagnostics)
 
+    def check_doubles(self) -> None:
+        """The double parameters as given at start (dynamic typing lets an integer through the
+        declaration; ``value`` reads it as a double), checked against their ranges."""
+        for name in sorted(DOUBLES):
+            value = self.get_parameter(name).value
+            if type(value) not in (int, float):
+                raise ParameterError(f"parameter {name} must be a number, got {value!r}")
+            (span,) = RANGES.get(name, [FloatingPointRange(from_value=-1e308, to_value=1e308)])
+            if not span.from_value <= value <= span.to_value:
+                raise ParameterError(
+                    f"parameter {name} = {value} is out of its range "
+                    f"[{span.from_value:g}, {span.to_value:g}]"
+                )
+        try:
+            self.settings()
+        except MaskSemError as err:
+            raise ParameterError(str(err)) from None
+
     def value(self, name: str) -> object:
-        return self.get_parameter(name).value
+        value = self.get_parameter(name).value
+        return float(value) if name in DOUBLES else value
 
     def settings(self) -> LiveSettings:
         return LiveSettings(**{name: self.value(name) for name in asdict(DEFAULTS)})

@@ -6,13 +6,20 @@ Ctrl-C can arrive twice)."""
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Callable
 
 import rclpy
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+from masksem_core.errors import MaskSemError
 from masksem_ros.interrupt import interrupted, note_interrupts
+
+
+class ParameterError(MaskSemError):
+    """A node parameter (command line or params file) that cannot be used: exit code 2."""
 
 
 def run_node(
@@ -28,7 +35,17 @@ def run_node(
         if interrupted():
             return 0
         rclpy.init(args=args)
-        node = make_node()
+        try:
+            node = make_node()
+        except (
+            ParameterError,
+            InvalidParameterTypeException,
+            InvalidParameterValueException,
+        ) as err:
+            if interrupted():
+                return 0
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         code = start(node)
         if code == 0 and not interrupted():
             rclpy.spin(node)

@@ -211,3 +211,33 @@ def test_a_second_ctrl_c_during_shutdown_is_not_a_crash(gtu_model, ros_env, tmp_
         node.send_signal(signal.SIGINT)
         assert node.wait(timeout=20) == 0, log.read_text()[-2000:]
         assert "Traceback" not in log.read_text()
+
+
+def test_integer_values_of_double_parameters_are_accepted_and_ranges_named(
+    gtu_model, ros_env, tmp_path
+):
+    """`stride_seconds: 1` in a params file and `ros2 param set … stride_seconds 2` are doubles;
+    a value out of range is refused naming the range, at start (exit 2) and live."""
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "/**/recognizer:\n  ros__parameters:\n    stride_seconds: 1\n    person_timeout: 2\n"
+    )
+    log = tmp_path / "recognizer.log"
+    command = [sys.executable, "-m", "masksem_ros.recognizer_node", "--ros-args"]
+    command += ["--params-file", str(params), "-p", f"model_path:={gtu_model}"]
+    with log.open("w") as handle:
+        node = subprocess.Popen(command, env=ros_env, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: "active" in log.read_text(), 30), log.read_text()
+        (accepted,) = set_parameters("/recognizer", {"stride_seconds": 2})
+        assert accepted.successful, accepted.reason
+        (refused,) = set_parameters("/recognizer", {"stride_seconds": -1})
+        assert not refused.successful and "Min: 0.01" in refused.reason, refused.reason
+        assert node.poll() is None
+    finally:
+        stop_node(node)
+    params.write_text("/**/recognizer:\n  ros__parameters:\n    stride_seconds: -1\n")
+    result = subprocess.run(command, env=ros_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "stride_seconds = -1 is out of its range [0.01, 60]" in result.stderr
+    assert "Traceback" not in result.stderr
