@@ -18,6 +18,12 @@ Variants (rows of the paper's Table V, plus the baselines every claim needs):
   masksem             semantic-guided masking, hybrid target, π-weighted loss, single stage
   masksem_two_stage   MAMP for E/2 epochs, then MaskSem for E/2 from it (the official recipe)
   masksem_curriculum  one run: MAMP's objective until epoch E/2, then θ ← φ and MaskSem
+  general             the shipped general encoder (models/general_encoder.pt: MaskSem on every
+                      real source, NW-UCLA view 3 and GTU's test split never seen), not
+                      pretrained here
+
+Every record names its initialisation (``init``): scratch, the variant's own pretraining on the
+dataset's training split, or the general encoder.
 
 Every finished evaluation is appended to docs/results.json at once (a session may end at any
 time; ``--commit`` also commits it), and docs/results.md is generated from that file. Runs resume
@@ -90,6 +96,11 @@ SPLITS = {
     "nw_ucla_val": "view 1 train (516), view 2 validation (504), view 3 untouched",
     "gtu": "stratified split, train 354, test 154",
 }
+PRETRAINING_DATA = {  # what a variant's own pretraining sees
+    "nw_ucla": "NW-UCLA views 1–2",
+    "nw_ucla_val": "NW-UCLA view 1",
+    "gtu": "GTU stratified_train",
+}
 # --schedule: pretraining lengths compared on validation; view 1 has half the sequences of
 # views 1–2, so 400 epochs there take about the optimiser steps of the study's 200
 SCHEDULE_EPOCHS = (800, 400, 200, 100)
@@ -123,7 +134,9 @@ LABELS = {
     "masksem": "MaskSem, single stage",
     "masksem_two_stage": "MaskSem, two-stage (MAMP E/2 → MaskSem E/2)",
     "masksem_curriculum": "MaskSem, curriculum (semantic_from_epoch = E/2)",
+    "general": "general encoder (every real source, test splits never seen)",
 }
+GENERAL_ENCODER = REPO / "models" / "general_encoder.pt"
 # Table V of the paper: NTU-60 X-view linear evaluation (%), 8×256 encoder, 400 epochs
 PAPER_TABLE_V = {
     "masksem": 90.8,
@@ -176,17 +189,10 @@ def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE, epochs: int = PRETRAIN_EP
     full fine-tuning, seed by seed, NW-UCLA first, then GTU."""
     if recipe != DEFAULT_RECIPE:
         return [
-            Run(
-                dataset,
-                variant,
-                seed,
-                protocol,
-                0 if variant == "random_encoder" else epochs,
-                recipe,
-            )
+            Run(dataset, variant, seed, protocol, pretrained_epochs(variant, epochs), recipe)
             for dataset in ("nw_ucla", "gtu")
             for seed in range(seeds)
-            for variant in ("random_encoder", "mamp", "masksem")
+            for variant in ("random_encoder", "mamp", "masksem", "general")
             for protocol in ("finetune_100pct", "linear")
         ]
     runs = []
@@ -207,6 +213,16 @@ def plan(seeds: int = 3, recipe: str = DEFAULT_RECIPE, epochs: int = PRETRAIN_EP
         runs.append(Run("gtu", "random_encoder", seed, "linear", 0))
         runs += [Run("gtu", v, seed, "linear") for v in ("mamp", "masksem")]
     return runs
+
+
+def pretrained_epochs(variant: str, epochs: int) -> int:
+    """The pretraining epochs a variant's encoder has: none for the random encoder, the shipped
+    file's for the general encoder, else ``epochs``."""
+    if variant == "random_encoder":
+        return 0
+    if variant == "general":
+        return int(load_checkpoint(GENERAL_ENCODER)["epoch"]) if GENERAL_ENCODER.is_file() else 0
+    return epochs
 
 
 def schedule_plan(seeds: int, recipe: str) -> list[Run]:
@@ -257,6 +273,8 @@ def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
     stage 1 of the two-stage recipe included. None for the random encoder."""
     if run.variant == "random_encoder":
         return None, 0.0
+    if run.variant == "general":
+        return GENERAL_ENCODER, 0.0
     epochs = 1 if quick else run.pretrain_epochs
     warmup = [f"pretrain.warmup_epochs={0 if quick else max(1, epochs // 20)}"]
     init, before = None, 0.0
@@ -323,6 +341,7 @@ def record(run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall
         "pretrain_epochs": run.pretrain_epochs,
         "protocol": run.protocol,
         "recipe": run.recipe,
+        "init": initialisation(run),
         "eval_epochs": summary.epochs,
         "top1": round(summary.last_epoch.top1, 2),
         "top5": round(summary.last_epoch.top5, 2),
@@ -333,8 +352,18 @@ def record(run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)
         entry["pretrain_loss"] = [round(h["loss"], 5) for h in state["history"]]
-        entry.update({k: round(v, 12) for k, v in adam_gradient_scale(checkpoint).items()})
+        if "optimizer" in state:  # a shipped encoder keeps no optimiser
+            entry.update({k: round(v, 12) for k, v in adam_gradient_scale(checkpoint).items()})
     return entry
+
+
+def initialisation(run: Run) -> str:
+    """What the evaluated encoder started from, as every record names it."""
+    if run.variant == "random_encoder":
+        return "scratch"
+    if run.variant == "general":
+        return f"general encoder ({GENERAL_ENCODER.name})"
+    return f"own pretraining ({PRETRAINING_DATA[run.dataset]}, no labels)"
 
 
 def load_results(path: Path) -> list[dict]:
