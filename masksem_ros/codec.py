@@ -8,9 +8,10 @@ from geometry_msgs.msg import Pose, PoseArray
 from rclpy.time import Time
 
 
-def positions_of(msg: PoseArray) -> tuple[float, np.ndarray]:
-    """(capture time in s, (V·M, 3) joint positions; NaN = missing) of a /skeleton message."""
-    stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+def positions_of(msg: PoseArray) -> tuple[int, np.ndarray]:
+    """(capture time in integer nanoseconds, exactly as stamped; (V·M, 3) joint positions,
+    NaN = missing) of a /skeleton message."""
+    stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
     positions = np.array(
         [(q.position.x, q.position.y, q.position.z) for q in msg.poses], dtype=np.float64
     ).reshape(-1, 3)

@@ -150,9 +150,9 @@ def resolve_model_path(path: str) -> Path:
 def decision_message(decision: Decision, class_names: list[str], frame_id: str) -> object:
     """The per-person message of one decision (masksem_interfaces/ActionDecision)."""
     message = ActionDecision()
-    message.header.stamp = Time(nanoseconds=round(decision.stamp * 1e9)).to_msg()
+    message.header.stamp = Time(nanoseconds=decision.stamp_ns).to_msg()
     message.header.frame_id = frame_id
-    message.window_start = Time(nanoseconds=round(decision.window_start * 1e9)).to_msg()
+    message.window_start = Time(nanoseconds=decision.window_start_ns).to_msg()
     message.person_id = decision.person
     message.label = decision.label
     index = class_names.index(decision.label) if decision.label in class_names else None
@@ -371,7 +371,7 @@ class RecognizerNode(LifecycleNode):
         if self.actions_pub is not None:
             class_names = list(self.recognizer.session.class_names)
             array = ActionDecisionArray()
-            array.header.stamp = Time(nanoseconds=round(decisions[0].stamp * 1e9)).to_msg()
+            array.header.stamp = Time(nanoseconds=decisions[0].stamp_ns).to_msg()
             array.header.frame_id = self.frame_id
             array.decisions = [decision_message(d, class_names, self.frame_id) for d in decisions]
             self.actions_pub.publish(array)

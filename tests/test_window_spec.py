@@ -101,7 +101,7 @@ def test_the_live_window_is_the_training_evaluation_window(name, overrides, tmp_
     settings = LiveSettings(window_seconds=history, stride_seconds=1e-3, score_threshold=0.0)
     recognizer = LiveRecognizer(session, settings, lambda _: None, pytest.fail, background=False)
     for stamp, frame in zip(stamps, frames, strict=True):
-        recognizer.on_message(float(stamp), frame.reshape(-1, 3))
+        recognizer.on_message(round(stamp * 1e9), frame.reshape(-1, 3))
     np.testing.assert_allclose(session.inputs[-1][0], evaluated.numpy(), atol=1e-5)
 
 

@@ -35,7 +35,7 @@ def replay(
     for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
         present = np.abs(frame).sum(axis=(1, 2)) > 0  # (M,)
         if present.any():
-            recognizer.on_message(float(stamp), frame[present].reshape(-1, 3))
+            recognizer.on_message(round(stamp * 1e9), frame[present].reshape(-1, 3))
     return decisions
 
 

@@ -103,8 +103,18 @@ class Decision:
     smoothed: np.ndarray  # (K,) mean of the probabilities of the decisions voted over
     received: float  # perf_counter when the window's last message arrived
     model_seconds: float
-    stamp: float  # capture time of the window's last frame (s)
-    window_start: float  # capture time the window starts at (s)
+    stamp_ns: int  # capture time of the window's last frame: that message's own stamp (ns)
+    window_start_ns: int  # where the window starts, never before the person's first frame
+
+    @property
+    def stamp(self) -> float:
+        """``stamp_ns`` in seconds."""
+        return self.stamp_ns * 1e-9
+
+    @property
+    def window_start(self) -> float:
+        """``window_start_ns`` in seconds."""
+        return self.window_start_ns * 1e-9
 
 
 @dataclass
@@ -114,6 +124,7 @@ class PersonStream:
     frames: StampedRing
     smoother: DecisionSmoother
     last_trigger: float
+    first_ns: int  # the stamp of the person's first frame (ns)
 
     def history(self, window_seconds: float, stream_mode: bool) -> float | None:
         """Seconds of history the next window spans: a stream-mode model's always span
@@ -127,7 +138,7 @@ class PersonStream:
 
 
 class LiveRecognizer:
-    """Feed ``on_message(stamp, positions)``; each body of the messages is a person with a
+    """Feed ``on_message(stamp_ns, positions)``; each body of the messages is a person with a
     decision stream of their own (buffer, window, smoothing), which starts afresh when the
     person appears, after a gap in the stamps or a jump back (a bag replayed in a loop), and
     after ``reset``; a person unseen for
@@ -162,7 +173,7 @@ class LiveRecognizer:
         self.inferences = 0
         self.worker = LatestOnlyWorker(self.classify, on_error) if background else None
 
-    def person_stream(self, stamp: float) -> PersonStream:
+    def person_stream(self, stamp_ns: int) -> PersonStream:
         settings, info = self.settings, self.session.info
         smoother = DecisionSmoother(
             self.session.class_names,
@@ -172,7 +183,8 @@ class LiveRecognizer:
             info.background_class,
             info.decision_rule,
         )
-        return PersonStream(StampedRing(self.session.num_joints), smoother, last_trigger=stamp)
+        ring = StampedRing(self.session.num_joints)
+        return PersonStream(ring, smoother, last_trigger=stamp_ns * 1e-9, first_ns=stamp_ns)
 
     def update(self, settings: LiveSettings) -> None:
         """Apply new settings to the running pipeline; people beyond a lowered ``max_persons``
@@ -192,20 +204,21 @@ class LiveRecognizer:
         self.people.clear()
         self.newest = None
 
-    def accept(self, stamp: float, positions: np.ndarray) -> np.ndarray:
+    def accept(self, stamp_ns: int, positions: np.ndarray) -> np.ndarray:
         """The message's (M, V, 3) bodies; raises SkeletonMessageError (counted by its kind)
-        for a message that is dropped."""
-        jumped_back = (
-            self.newest is not None and self.newest - stamp > self.settings.max_gap_seconds
-        )
+        for a message that is dropped. Order is decided on the exact stamps (ns)."""
+        newest = self.newest
+        gap_ns = round(self.settings.max_gap_seconds * 1e9)
+        jumped_back = newest is not None and newest - stamp_ns > gap_ns
         try:
             joints = decode_joints(positions, self.session.num_joints, self.settings.max_persons)
-            if self.newest is not None and stamp <= self.newest and not jumped_back:
+            if newest is not None and stamp_ns <= newest and not jumped_back:
                 hint = " (all-zero header stamps? set header.stamp to the capture time)"
                 raise SkeletonMessageError(
                     "out_of_order",
-                    f"stamp {stamp:.3f} s is not after the previous {self.newest:.3f} s (out of "
-                    f"order or duplicate){hint if stamp == 0 else ''}",
+                    f"stamp {stamp_ns * 1e-9:.3f} s is not after the previous "
+                    f"{newest * 1e-9:.3f} s (out of order or duplicate)"
+                    f"{hint if stamp_ns == 0 else ''}",
                 )
         except SkeletonMessageError as err:
             self.dropped[err.kind] = self.dropped.get(err.kind, 0) + 1
@@ -213,28 +226,30 @@ class LiveRecognizer:
         if jumped_back:  # a bag replayed in a loop, a driver restarted with another clock
             self.stamp_resets += 1
             self.people.clear()
-        elif self.newest is not None:
-            if stamp - self.newest > self.settings.max_gap_seconds:
+        elif newest is not None:
+            if stamp_ns - newest > gap_ns:
                 self.gap_resets += 1
                 self.people.clear()  # a new stream: nothing of the previous one carries over
-            self.input_seconds += stamp - self.newest
-        self.newest = stamp
+            self.input_seconds += (stamp_ns - newest) * 1e-9
+        self.newest = stamp_ns
         self.accepted += 1
         self.first_received = self.first_received or time.perf_counter()
         return joints
 
-    def on_message(self, stamp: float, positions: np.ndarray) -> None:
-        """Accept one message of (V·M, 3) joint positions at capture time ``stamp`` (s); body b
-        is person b. Raises SkeletonMessageError for a message that is dropped."""
+    def on_message(self, stamp_ns: int, positions: np.ndarray) -> None:
+        """Accept one message of (V·M, 3) joint positions at capture time ``stamp_ns`` (integer
+        nanoseconds, carried unchanged to the decisions it triggers); body b is person b.
+        Raises SkeletonMessageError for a message that is dropped."""
         received = time.perf_counter()
-        joints = self.accept(stamp, positions)
+        joints = self.accept(stamp_ns, positions)
+        stamp = stamp_ns * 1e-9
         info, due = self.session.info, []
         window_seconds = effective_window_seconds(self.settings, info)
         for person, body in enumerate(joints):
             if np.isnan(body).all():
                 continue  # not in this message
             if person not in self.people:
-                self.people[person] = self.person_stream(stamp)
+                self.people[person] = self.person_stream(stamp_ns)
             stream = self.people[person]
             stream.frames.push(stamp, body)
             if stamp - stream.last_trigger < self.settings.stride_seconds - STAMP_TOLERANCE:
@@ -243,7 +258,8 @@ class LiveRecognizer:
             if seconds is not None:
                 stream.last_trigger = stamp
                 stamps, frames = stream.frames.recent(seconds)
-                due.append((person, stream, (stamps, frames, seconds), stamp - seconds))
+                start_ns = max(stamp_ns - round(seconds * 1e9), stream.first_ns)
+                due.append((person, stream, (stamps, frames, seconds), start_ns))
         for person in [
             p
             for p, s in self.people.items()
@@ -251,15 +267,16 @@ class LiveRecognizer:
         ]:
             del self.people[person]  # left: a returning body is a new person
         if due:
-            item = (received, stamp, due)
+            item = (received, stamp_ns, due)
             if self.worker is None:
                 self.classify(item)
             else:
                 self.worker.submit(item)
 
-    def classify(self, item: tuple[float, float, list]) -> None:
+    def classify(self, item: tuple[float, int, list]) -> None:
         """Run the model on the windows of every person due at one message, one batch."""
-        received, end, due = item
+        received, end_ns, due = item
+        end = end_ns * 1e-9
         info = self.session.info
         inputs = np.stack(
             [
@@ -278,7 +295,7 @@ class LiveRecognizer:
             smoothed = stream.smoother.smoothed
             decisions.append(
                 Decision(
-                    person, label, probabilities, smoothed, received, model_seconds, end, start
+                    person, label, probabilities, smoothed, received, model_seconds, end_ns, start
                 )
             )
         self.publish(decisions)

@@ -63,7 +63,7 @@ def live_probabilities(stream: Stream, session: ActionSession) -> np.ndarray:
         session, LiveSettings(), decisions.extend, reraise, background=False
     )
     for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
-        recognizer.on_message(float(stamp), frame[:1].reshape(-1, 3))
+        recognizer.on_message(round(stamp * 1e9), frame[:1].reshape(-1, 3))
     return np.stack([d.probabilities for d in decisions])
 
 

@@ -20,6 +20,10 @@ def seconds(stamp: object) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def nanoseconds(stamp: object) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+
 def main() -> None:
     topic, duration = sys.argv[1], float(sys.argv[2])
     rclpy.init()
@@ -30,6 +34,8 @@ def main() -> None:
             row = {
                 "array_stamp": seconds(message.header.stamp),
                 "stamp": seconds(d.header.stamp),
+                "stamp_ns": nanoseconds(d.header.stamp),
+                "window_start_ns": nanoseconds(d.window_start),
                 "frame_id": d.header.frame_id,
                 "window_start": seconds(d.window_start),
                 "person": d.person_id,

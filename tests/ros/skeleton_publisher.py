@@ -60,7 +60,7 @@ def main() -> None:
                 nobody = np.full_like(joints, math.nan)
                 pub.publish(skeleton_message(nobody, stamp + 2e-3))  # all NaN: dropped
                 time.sleep(0.05)
-                pub.publish(skeleton_message(joints, stamp - 5.0))  # stamp going backwards
+                pub.publish(skeleton_message(joints, stamp - 0.5))  # a step back: out of order
                 time.sleep(0.05)
                 stamp += 2.5  # a 2.5 s gap
                 for k in range(1000):  # a burst of 1,000 messages
@@ -68,7 +68,8 @@ def main() -> None:
                 stamp += 0.02
             pub.publish(skeleton_message(joints, stamp))
             sent += 1
-            print(f"sent {sent} {time.time():.6f} {stamp:.6f}", flush=True)
+            # the stamp exactly as the header carries it, in integer nanoseconds
+            print(f"sent {sent} {time.time():.6f} {round(stamp * 1e9)}", flush=True)
             stamp += period
             time.sleep(period)
     node.destroy_node()

@@ -40,17 +40,17 @@ def decisions_of(listener: subprocess.Popen) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def sent_stamps(publisher: subprocess.Popen) -> tuple[np.ndarray, list[float]]:
-    """The stamps the publisher sent, and where it left gaps."""
+def sent_stamps(publisher: subprocess.Popen) -> tuple[set[int], list[float]]:
+    """The stamps the publisher sent (integer nanoseconds), and where it left gaps (s)."""
     lines = publisher.stdout.read().splitlines()
-    stamps = [float(line.split()[3]) for line in lines if line.startswith("sent ")]
+    stamps = {int(line.split()[3]) for line in lines if line.startswith("sent ")}
     gaps = [float(line.split()[1]) for line in lines if line.startswith("gap ")]
-    return np.array(stamps), gaps
+    return stamps, gaps
 
 
 def published_decisions(
     model, env: dict, tmp_path, seconds: float, *publisher_args: str
-) -> tuple[list[dict], np.ndarray, list[float]]:
+) -> tuple[list[dict], set[int], list[float]]:
     """Run the recognizer on ``model``, play the GTU file with ``publisher_args``, return what
     reached /actions, the stamps sent and the gaps left."""
     node = recognizer(model, env, tmp_path, window_seconds=0.0, smoothing_window=3)
@@ -72,10 +72,13 @@ def test_two_people_get_two_stamped_decision_streams(
     )
     log = (tmp_path / "recognizer.log").read_text()
     assert {d["person"] for d in decisions} == {0, 1}, log[-2000:]
+    first = min(stamps)
     for d in decisions:
-        # the header stamp is the capture time of the window's last frame, a sent stamp
-        assert np.abs(stamps - d["stamp"]).min() < 1e-6, d["stamp"]
-        assert abs(d["stamp"] - d["window_start"] - STREAM_SECONDS) < 1e-6
+        # the header stamp is the capture time of the window's last frame: a sent stamp, to the
+        # nanosecond; the window starts STREAM_SECONDS earlier, never before the first frame
+        assert d["stamp_ns"] in stamps, d["stamp_ns"]
+        expected = max(d["stamp_ns"] - round(STREAM_SECONDS * 1e9), first)
+        assert d["window_start_ns"] == expected, (d, first)
         assert d["frame_id"] == "camera" and d["array_stamp"] == d["stamp"]
         assert d["class_names"][-1] == "no action" and len(d["probabilities"]) == 15
         assert abs(sum(d["probabilities"]) - 1) < 1e-4 and abs(sum(d["smoothed"]) - 1) < 1e-4
@@ -94,7 +97,8 @@ def test_after_a_gap_the_first_decision_is_from_the_new_stream_only(
     # smoothing over 3 decisions: later ones mix the history, the first after the gap has none
     assert any(not np.allclose(d["smoothed"], d["probabilities"]) for d in before[1:])
     np.testing.assert_allclose(after[0]["smoothed"], after[0]["probabilities"], atol=1e-6)
-    assert after[0]["stamp"] - after[0]["window_start"] == STREAM_SECONDS
+    # the window of the new stream starts at its first frame, not before it
+    assert after[0]["window_start_ns"] >= round(gap * 1e9) - 1000
 
 
 def test_a_namespaced_recognizer_takes_a_custom_parameter_file(gtu_model, ros_env, tmp_path):

@@ -73,7 +73,7 @@ def test_ring_fills_missing_joints_from_neighbouring_frames():
 
 
 def test_history_spans_the_trained_time_once_a_stream_has_begun():
-    person = PersonStream(StampedRing(25), DecisionSmoother(("a",)), last_trigger=0.0)
+    person = PersonStream(StampedRing(25), DecisionSmoother(("a",)), 0.0, first_ns=10**10)
     person.frames.push(10.0, frame()[0])
     assert person.history(2.0, stream_mode=True) is None  # one frame: nothing to resample
     for i in range(1, 16):  # 0.5 s at 30 Hz

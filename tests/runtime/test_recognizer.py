@@ -54,9 +54,14 @@ def walking(frames: int, rate: float = 30.0) -> tuple[np.ndarray, np.ndarray]:
     return stamps, base[None] + sway * np.array([1.0, 0.0, 0.0])
 
 
+def ns(seconds: float) -> int:
+    """A stamp in integer nanoseconds, as a message header carries it."""
+    return round(float(seconds) * 1e9)
+
+
 def run(recognizer: LiveRecognizer, stamps: np.ndarray, joints: np.ndarray) -> None:
     for stamp, frame in zip(stamps, joints, strict=True):
-        recognizer.on_message(float(stamp), frame)
+        recognizer.on_message(ns(stamp), frame)
 
 
 def test_stride_gating_windows_and_decisions(session):
@@ -87,12 +92,12 @@ def test_settings_change_while_running(session):
     run(recognizer, stamps[75:], joints[75:])
     assert {d.label for d in decisions[before:]} == {"no action"}
     two = np.concatenate([joints[:1], joints[:1] + 1.0], axis=1)  # (1, 50, 3): two people
-    recognizer.on_message(float(stamps[-1]) + 0.01, two[0])
+    recognizer.on_message(ns(stamps[-1] + 0.01), two[0])
     assert sorted(recognizer.people) == [0, 1]
     recognizer.update(replace(settings, max_persons=1))  # live: the second person leaves
     assert sorted(recognizer.people) == [0]
     with pytest.raises(SkeletonMessageError, match="2 bodies exceed max_persons=1"):
-        recognizer.on_message(float(stamps[-1]) + 0.02, two[0])
+        recognizer.on_message(ns(stamps[-1] + 0.02), two[0])
     with pytest.raises(ConfigError, match="score_threshold must be in"):
         replace(settings, score_threshold=1.5)
     with pytest.raises(ConfigError, match="max_persons must be ≥ 1"):
@@ -108,9 +113,13 @@ def test_a_stream_model_decides_on_its_own_window_from_the_first_stride(stream_s
     stamps, joints = walking(60)  # 2 s
     run(recognizer, stamps, joints)
     assert len(decisions) == 3  # at 0.5, 1.0 and 1.5 s: no waiting for half a window
-    for decision in decisions:
-        assert decision.person == 0 and decision.stamp - decision.window_start == 1.5
-        assert decision.label in CLASSES
+    for decision, at in zip(decisions, (15, 30, 45), strict=True):
+        assert decision.person == 0 and decision.label in CLASSES
+        assert decision.stamp_ns == ns(stamps[at])  # the message's own stamp, exactly
+        assert decision.window_start_ns == ns(stamps[0])  # never before the person appeared
+    run(recognizer, stamps + 2.0, joints)
+    late = decisions[-1]  # 4 s in: the whole 1.5 s window lies after the first frame
+    assert late.stamp_ns - late.window_start_ns == 1_500_000_000
     with pytest.raises(ConfigError, match="trained on 1.5 s stream windows"):
         LiveRecognizer(stream_session, LiveSettings(window_seconds=4.0), print, pytest.fail, False)
 
@@ -141,7 +150,7 @@ def test_a_person_who_leaves_ends_their_stream(stream_session):
     absent = np.full_like(second, np.nan)
     for i, stamp in enumerate(stamps):
         body = second[i] if i < 30 or i >= 60 else absent[i]  # gone from 1 s to 2 s
-        recognizer.on_message(float(stamp), np.concatenate([joints[i], body]))
+        recognizer.on_message(ns(stamp), np.concatenate([joints[i], body]))
     returned = [d for d in decisions if d.person == 1 and d.stamp > stamps[60]]
     assert returned and returned[0].stamp - stamps[60] == pytest.approx(0.5, abs=0.04)
     np.testing.assert_allclose(returned[0].smoothed, returned[0].probabilities)
@@ -157,17 +166,17 @@ def test_the_shipped_model_is_a_calibrated_stream_model():
 def test_bad_messages_are_counted_by_reason(session):
     recognizer = LiveRecognizer(session, LiveSettings(), lambda d: None, pytest.fail, False)
     stamps, joints = walking(10)
-    recognizer.on_message(stamps[0], joints[0])
+    recognizer.on_message(ns(stamps[0]), joints[0])
     for positions, kind in (
         (np.full((25, 3), np.nan), "no_valid_joints"),
         (joints[1][:24], "pose_count"),
         (np.where(np.arange(75).reshape(25, 3) == 4, np.inf, joints[1]), "infinite"),
     ):
         with pytest.raises(SkeletonMessageError) as err:
-            recognizer.on_message(stamps[1], positions)
+            recognizer.on_message(ns(stamps[1]), positions)
         assert err.value.kind == kind
     with pytest.raises(SkeletonMessageError, match="not after the previous"):
-        recognizer.on_message(stamps[0], joints[0])
+        recognizer.on_message(ns(stamps[0]), joints[0])
     stats = recognizer.statistics()
     assert stats["dropped_no_valid_joints"] == stats["dropped_pose_count"] == 1
     assert stats["dropped_out_of_order"] == 1 and stats["dropped_total"] == 4
@@ -207,7 +216,7 @@ def test_a_jump_back_in_time_restarts_the_streams_and_decisions_follow(stream_se
     stamps, joints = walking(90)
     run(recognizer, stamps, joints)
     with pytest.raises(SkeletonMessageError, match="not after the previous"):
-        recognizer.on_message(float(stamps[-1]) - 0.5, joints[0])
+        recognizer.on_message(ns(stamps[-1] - 0.5), joints[0])
     before = len(decisions)
     run(recognizer, stamps, joints)  # the second pass of the loop
     replayed = decisions[before:]
