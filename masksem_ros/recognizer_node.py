@@ -32,7 +32,7 @@ from rcl_interfaces.msg import (
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
@@ -59,6 +59,14 @@ except ImportError:
 
 PACKAGE = "masksem_ros"
 WARN_EVERY_SECONDS = 1.0
+# Sensor-data QoS (best effort, volatile) with room for a burst: a message is either handled
+# (accepted or dropped by reason) or reported lost by the transport, never silently overwritten
+INPUT_QOS = QoSProfile(
+    depth=1000,
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+    history=HistoryPolicy.KEEP_LAST,
+)
 DEFAULTS = LiveSettings()
 LEVELS = {"ok": DiagnosticStatus.OK, "warn": DiagnosticStatus.WARN, "error": DiagnosticStatus.ERROR}
 
@@ -305,7 +313,7 @@ class RecognizerNode(LifecycleNode):
             PoseArray,
             self.value("input_topic"),
             self.on_skeleton,
-            qos_profile_sensor_data,
+            INPUT_QOS,
             event_callbacks=SubscriptionEventCallbacks(message_lost=self.on_message_lost),
         )
         self.state = "active"

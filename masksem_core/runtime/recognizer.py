@@ -164,6 +164,7 @@ class LiveRecognizer:
         self.newest: float | None = None
         self.input_seconds = 0.0  # stamp time the accepted messages advanced by
         self.first_received: float | None = None  # perf_counter of the first message
+        self.received = 0  # messages handed in: accepted + dropped (by reason)
         self.accepted = 0
         self.gap_resets = 0
         self.stamp_resets = 0  # stamps that jumped back by more than max_gap_seconds
@@ -207,6 +208,7 @@ class LiveRecognizer:
     def accept(self, stamp_ns: int, positions: np.ndarray) -> np.ndarray:
         """The message's (M, V, 3) bodies; raises SkeletonMessageError (counted by its kind)
         for a message that is dropped. Order is decided on the exact stamps (ns)."""
+        self.received += 1
         newest = self.newest
         gap_ns = round(self.settings.max_gap_seconds * 1e9)
         jumped_back = newest is not None and newest - stamp_ns > gap_ns
@@ -311,6 +313,7 @@ class LiveRecognizer:
         model = np.array(self.model_latencies or [np.nan]) * 1000
         wall = time.perf_counter() - self.first_received if self.first_received else 0.0
         return {
+            "received": self.received,
             "accepted": self.accepted,
             "input_seconds": self.input_seconds,
             "wall_seconds": wall,

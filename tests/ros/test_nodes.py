@@ -88,6 +88,11 @@ def test_bad_messages_are_dropped_and_the_node_keeps_publishing(
     assert int(diagnostics["dropped_out_of_order"]) >= 1, diagnostics
     assert int(diagnostics["gap_resets"]) in (1, 2), diagnostics
     assert int(diagnostics["inferences"]) >= 3 and float(diagnostics["model_p50_ms"]) > 0
+    # every message accounted: the good ones, 4 bad ones and the burst of 1,000
+    sent = sum(line.startswith("sent ") for line in sent_lines) + 4 + 1000
+    handled = int(diagnostics["received"])
+    assert handled + int(diagnostics["lost_in_transport"]) == sent, (sent, diagnostics)
+    assert handled == int(diagnostics["accepted"]) + int(diagnostics["dropped_total"])
     warnings = [text for level, text in received["statuses"] if level == DiagnosticStatus.WARN]
     assert any("dropped (" in text and "pose_count: " in text for text in warnings), warnings
     assert received["statuses"][-1][0] == DiagnosticStatus.OK, received["statuses"][-3:]
