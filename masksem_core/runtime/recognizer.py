@@ -164,6 +164,7 @@ class LiveRecognizer:
         self.newest: float | None = None
         self.input_seconds = 0.0  # stamp time the accepted messages advanced by
         self.first_received: float | None = None  # perf_counter of the first message
+        self.last_received = 0.0  # perf_counter of the latest accepted message
         self.received = 0  # messages handed in: accepted + dropped (by reason)
         self.accepted = 0
         self.gap_resets = 0
@@ -235,7 +236,8 @@ class LiveRecognizer:
             self.input_seconds += (stamp_ns - newest) * 1e-9
         self.newest = stamp_ns
         self.accepted += 1
-        self.first_received = self.first_received or time.perf_counter()
+        self.last_received = time.perf_counter()
+        self.first_received = self.first_received or self.last_received
         return joints
 
     def on_message(self, stamp_ns: int, positions: np.ndarray) -> None:
@@ -307,6 +309,12 @@ class LiveRecognizer:
         del self.latencies[:-1000]
         del self.model_latencies[:-1000]
 
+    def people_in_view(self) -> int:
+        """People tracked, or 0 once no message has come for ``person_timeout`` of wall-clock
+        time (the input stopped: nobody is known to be there)."""
+        silent = time.perf_counter() - self.last_received
+        return len(self.people) if silent <= self.settings.person_timeout else 0
+
     def statistics(self) -> dict[str, float | int]:
         """Counters and latency percentiles (ms) of the recent windows, peak RSS (MB)."""
         latency = np.array(self.latencies or [np.nan]) * 1000
@@ -321,7 +329,7 @@ class LiveRecognizer:
             "dropped_total": sum(self.dropped.values()),
             "gap_resets": self.gap_resets,
             "stamp_resets": self.stamp_resets,
-            "people": len(self.people),
+            "people": self.people_in_view(),
             "inferences": self.inferences,
             "stale_windows": self.worker.stale if self.worker else 0,
             "inference_failures": self.worker.failed if self.worker else 0,

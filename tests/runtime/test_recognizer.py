@@ -225,3 +225,15 @@ def test_a_jump_back_in_time_restarts_the_streams_and_decisions_follow(stream_se
     assert replayed and replayed[0].stamp - stamps[0] <= 1.0
     np.testing.assert_allclose(replayed[0].smoothed, replayed[0].probabilities)
     assert len(replayed) == before  # every pass decides alike
+
+
+def test_people_fall_to_zero_once_the_input_stops(session):
+    import time
+
+    settings = LiveSettings(window_seconds=2.0, person_timeout=0.5)
+    recognizer = LiveRecognizer(session, settings, lambda _: None, pytest.fail, False)
+    stamps, joints = walking(5)
+    run(recognizer, stamps, joints)
+    assert recognizer.people_in_view() == 1
+    time.sleep(1.0)  # no message for two person timeouts of wall-clock time
+    assert recognizer.statistics()["people"] == 0
