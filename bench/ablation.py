@@ -32,6 +32,7 @@ at every epoch: rerun the same command. A second process started beside the firs
 
   python bench/ablation.py                       # the plan, most important runs first
   python bench/ablation.py --only nw_ucla:mamp:0 # one variant and seed
+  python bench/ablation.py --recipe normalised --only nw_ucla:general:0:linear  # one protocol
   python bench/ablation.py --seeds 5             # two more paired seeds of every row
   python bench/ablation.py --recipe normalised  # the recipe chosen on validation: linear
                                               # and full fine-tuning, from scratch, from
@@ -557,14 +558,15 @@ def positive_int(text: str) -> int:
     return int(text)
 
 
-def only_run(text: str) -> tuple[str, str, int]:
-    """``DATASET:VARIANT:SEED`` → (dataset, variant, seed)."""
+def only_run(text: str) -> tuple[str, str, int, str | None]:
+    """``DATASET:VARIANT:SEED[:PROTOCOL]`` → (dataset, variant, seed, protocol or None)."""
     parts = text.split(":")
-    if len(parts) != 3 or not parts[2].isdigit():
+    if len(parts) not in (3, 4) or not parts[2].isdigit():
         raise argparse.ArgumentTypeError(
-            f"expected DATASET:VARIANT:SEED, e.g. nw_ucla:mamp:0, got {text!r}"
+            f"expected DATASET:VARIANT:SEED[:PROTOCOL], e.g. nw_ucla:mamp:0 or "
+            f"nw_ucla:general:0:linear, got {text!r}"
         )
-    return parts[0], parts[1], int(parts[2])
+    return parts[0], parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None
 
 
 def run_and_record(work: Path, run: Run, args: argparse.Namespace) -> None:
@@ -606,7 +608,10 @@ def main() -> None:
         "docs/results.md and the figure are written beside it",
     )
     parser.add_argument(
-        "--only", metavar="DATASET:VARIANT:SEED", type=only_run, help="run one variant and seed"
+        "--only",
+        metavar="DATASET:VARIANT:SEED[:PROTOCOL]",
+        type=only_run,
+        help="run one variant and seed (and one protocol)",
     )
     parser.add_argument(
         "--seeds",
@@ -664,9 +669,15 @@ def main() -> None:
         else:
             runs = plan(seeds, args.recipe, args.pretrain_epochs)
         if args.only:
-            runs = [r for r in runs if (r.dataset, r.variant, r.seed) == args.only]
+            dataset, variant, seed, protocol = args.only
+            runs = [
+                r
+                for r in runs
+                if (r.dataset, r.variant, r.seed) == (dataset, variant, seed)
+                and protocol in (None, r.protocol)
+            ]
             if not runs:
-                raise SystemExit("{}:{}:{} is not in the plan".format(*args.only))
+                raise SystemExit(f"{args.only} is not in the plan")
         with claimed(work / "data", wait=True):
             for dataset in sorted({r.dataset for r in runs}):
                 root, source = data_root(work, dataset), DATASETS[dataset][1]
