@@ -147,7 +147,8 @@ def evaluate(args: argparse.Namespace) -> None:
             print(f"note: {model}: {note}", file=sys.stderr)
         for yaw in args.camera_yaw or [0.0]:
             camera = camera_yaw(yaw)
-            given = {"model": str(model), "camera_yaw_deg": yaw}
+            # which data the model's encoder was pretrained on, as its metadata says
+            given = {"model": str(model), "init": session.info.init, "camera_yaw_deg": yaw}
             for scenario in scenarios:
                 row = {**given, **score_scenario(seen_from(scenario, camera), session, settings)}
                 rows.append(row)

@@ -26,10 +26,12 @@ def replay(
     the stream, one message per frame at its stamp, absent bodies left out of the message as a
     tracker would; synchronous, so the result does not depend on the machine's speed."""
     decisions: dict[int, list[tuple[float, str]]] = {}
+    seconds = {round(stamp * 1e9): float(stamp) for stamp in stream.stamps}  # ns → the stream's
 
     def keep(batch: list[Decision]) -> None:
         for decision in batch:
-            decisions.setdefault(decision.person, []).append((decision.stamp, decision.label))
+            at = seconds[decision.stamp_ns]  # scored on the stream's own clock
+            decisions.setdefault(decision.person, []).append((at, decision.label))
 
     recognizer = LiveRecognizer(session, settings, keep, reraise, background=False)
     for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
