@@ -257,7 +257,8 @@ def subject_splits(
     samples: list[dict], val_subjects: list[str], test_subjects: list[str]
 ) -> dict[str, list[int]]:
     """``val`` and ``test``: the recordings of the subjects named for them; ``train``: every
-    other subject's; ``all``. A subject named twice or unknown is an error listing the known."""
+    other subject's; ``all``; ``subject_<name>``: one subject's (to look at each person). A
+    subject named twice or unknown is an error listing the known."""
     subjects = [str(s["extra"]["subject"]) for s in samples]
     known = sorted(set(subjects), key=lambda s: (len(s), s))
     twice = sorted(set(val_subjects) & set(test_subjects))
@@ -275,4 +276,5 @@ def subject_splits(
         "val": [i for i, s in enumerate(subjects) if s in val_subjects],
         "test": [i for i, s in enumerate(subjects) if s in test_subjects],
         "all": list(range(len(samples))),
+        **{f"subject_{name}": [i for i, s in enumerate(subjects) if s == name] for name in known},
     }

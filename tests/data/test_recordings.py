@@ -77,6 +77,7 @@ def test_recordings_land_in_the_splits_of_the_subjects_the_user_chose(tmp_path):
         "val": ["bob"],
         "test": ["carol", "dan"],
         "all": ["alice", "bob", "carol", "dan"],
+        **{f"subject_{name}": [name] for name in ("alice", "bob", "carol", "dan")},
     }
     assert prepared.meta["layout"] == "kinect_v1_20" and prepared.class_names == CLASSES
     assert 5.0 < prepared.fps < 10.0  # the median skeleton rate of irregular stamps
