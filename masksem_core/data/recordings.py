@@ -264,8 +264,7 @@ def subject_splits(
     twice = sorted(set(val_subjects) & set(test_subjects))
     if twice:
         raise DataError(f"subject(s) {', '.join(twice)} named for both validation and test")
-    unknown = sorted(set(val_subjects) | set(test_subjects) - set(subjects))
-    unknown = [s for s in unknown if s not in subjects]
+    unknown = sorted((set(val_subjects) | set(test_subjects)) - set(subjects))
     if unknown:
         raise DataError(
             f"no recording of subject(s) {', '.join(unknown)}; the subjects are {', '.join(known)}"
