@@ -59,7 +59,7 @@ def probe(work: Path, cached: bool, epochs: int, seed: int) -> RunSummary:
         ],
     )
     context = setup_distributed("cpu")
-    return run_stage(config, context, linear_probe(config, context, None))
+    return run_stage(linear_probe(config, context, None))
 
 
 def main() -> None:

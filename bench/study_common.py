@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from masksem_core.config import ExperimentConfig
-from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
 from masksem_core.engine.stage import run_stage
 from masksem_core.engine.summary import RunSummary
@@ -90,7 +89,7 @@ def finished_or_run(config: ExperimentConfig, builder: StageBuilder, what: str) 
             return RunSummary.read(folder)
         resume = "auto" if (folder / CHECKPOINT).is_file() else None
         print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
-        return run_stage(config, setup_distributed("cpu"), builder, resume)
+        return run_stage(builder, resume)
 
 
 def commit(paths: list[Path], message: str) -> None:

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_init
             else (args.init or config.finetune.init or str(pretrained_checkpoint(config)))
         )
-        run_stage(config, context, FineTuning(config, context, init), args.resume)
+        run_stage(FineTuning(config, context, init), args.resume)
 
     return run_main(args, body)
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_init
             else (args.init or config.linear.init or str(pretrained_checkpoint(config)))
         )
-        run_stage(config, context, linear_probe(config, context, init), args.resume)
+        run_stage(linear_probe(config, context, init), args.resume)
 
     return run_main(args, body)
 

@@ -36,14 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_intermixed_args(argv)
 
     def body(config, context):
-        pretrained = run_stage(
-            config, context, Pretraining(config, context, args.init), args.resume
-        )
+        pretrained = run_stage(Pretraining(config, context, args.init), args.resume)
         then_linear = (
             config.pretrain.then_linear_eval if args.linear_eval is None else args.linear_eval
         )
         if then_linear:
-            run_stage(config, context, linear_probe(config, context, pretrained.checkpoint))
+            run_stage(linear_probe(config, context, pretrained.checkpoint))
 
     return run_main(args, body)
 

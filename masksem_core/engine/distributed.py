@@ -47,9 +47,12 @@ def cleanup_distributed() -> None:
 
 
 def all_reduce_sum(values: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """The sum over ranks, returned on ``values``' device (reduced on the context's device:
+    nccl reduces CUDA tensors only)."""
     if context.enabled:
-        values = values.clone()
-        dist.all_reduce(values)
+        reduced = values.to(context.device, copy=True)
+        dist.all_reduce(reduced)
+        return reduced.to(values.device)
     return values
 
 
@@ -59,7 +62,7 @@ def all_reduce_mean(values: dict[str, float], context: DistributedContext) -> di
     if not context.enabled:
         return values
     keys = sorted(values)
-    tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=context.device)
     dist.all_reduce(tensor)
     return {k: float(v) / context.world_size for k, v in zip(keys, tensor, strict=True)}
 

@@ -7,9 +7,8 @@ import time
 
 import torch
 
-from masksem_core.config import ExperimentConfig
 from masksem_core.engine.builders import open_dataset
-from masksem_core.engine.distributed import DistributedContext, replicas_in_sync
+from masksem_core.engine.distributed import replicas_in_sync
 from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
 from masksem_core.engine.summary import RunSummary
 from masksem_core.engine.tasks import StageBuilder
@@ -19,16 +18,12 @@ from masksem_core.skeleton import get_layout
 log = logging.getLogger(__name__)
 
 
-def run_stage(
-    config: ExperimentConfig,
-    context: DistributedContext,
-    builder: StageBuilder,
-    resume: str | None = None,
-) -> RunSummary:
+def run_stage(builder: StageBuilder, resume: str | None = None) -> RunSummary:
     """Seed, open the data, build the model (identical on every rank; the builder fits the
-    checkpoint it starts from to the data's layout), run
+    checkpoint it starts from to the data's layout) on the builder's device, run
     ``fit`` (from ``resume``: "auto" = the stage's last.pt), check that the replicas agree and
     write the stage's summary."""
+    config, context = builder.config, builder.context  # one owner of the device
     started = time.perf_counter()
     out = stage_dir(config, builder.folder)
     prepared = open_dataset(config.data, context)

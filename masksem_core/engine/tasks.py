@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 class StageBuilder(Protocol):
     """What :func:`run_stage` needs from a task."""
 
+    config: ExperimentConfig
+    context: DistributedContext  # the device and ranks the stage runs on
     stage: str  # pretrain | linear | finetune: config section, checkpoint, summary, logs
     folder: str  # its folder under output_dir (finetune_10pct_seed0 for a label fraction)
     features: str | None  # a linear probe's features: cached | online (None: other stages)
@@ -360,9 +362,10 @@ class CachedProbe(_LinearProbe):
     ) -> tuple[Task, Optimisation]:
         config, cfg, context = self.config, self.config.linear, self.context
         train_set = training_windows(prepared, split, config.data)
-        features = cached_probe_features(
+        cached = cached_probe_features(
             model, train_set, self.test_loader(prepared), config, context, out
         )
+        features = {name: tensor.to(context.device) for name, tensor in cached.items()}
         criterion = nn.CrossEntropyLoss()
         steps = steps_per_epoch(len(features["train_labels"]), cfg.batch_size)
 
@@ -375,7 +378,7 @@ class CachedProbe(_LinearProbe):
 
         def loss(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, dict]:
             pooled, y = batch
-            return criterion(model.head.classify(pooled.to(context.device)), y), {}
+            return criterion(model.head.classify(pooled), y), {}
 
         task = self.task(
             model,

@@ -54,7 +54,7 @@ def offline_dense_features(offline_encoder: nn.Module, sequences: torch.Tensor) 
     encoded[first_empty] = True
     features = bf16_forward(offline_encoder, sequences[encoded])  # (N', Te, V, D)
     row = encoded.long().cumsum(0) - 1  # (N,) row of each encoded sequence in ``features``
-    row[empty] = row[first_empty]
+    row[empty] = int(row[first_empty])  # a number, not a view of ``row`` (CUDA refuses that)
     return features[row]
 
 

@@ -20,11 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def pretrain(config, context, init=None, resume=None) -> str:
     """Pretrain with ``config``; the final checkpoint's path."""
-    return run_stage(config, context, Pretraining(config, context, init), resume).checkpoint
+    return run_stage(Pretraining(config, context, init), resume).checkpoint
 
 
 def probe_encoder(config, context, init) -> RunSummary:
-    return run_stage(config, context, linear_probe(config, context, init))
+    return run_stage(linear_probe(config, context, init))
 
 
 def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
@@ -44,7 +44,7 @@ def test_pretrain_then_linear_and_finetune_from_its_checkpoint(tiny_config):
     semi = replace(
         tiny_config, finetune=replace(tiny_config.finetune, label_fraction=0.5, label_seed=1)
     )
-    fine = run_stage(semi, context, FineTuning(semi, context, checkpoint))
+    fine = run_stage(FineTuning(semi, context, checkpoint))
     assert fine.train_split == "xsub_train_50pct_seed1" and fine.stage == "finetune"
     assert fine.folder == "finetune_50pct_seed1" and fine.features is None
     assert (Path(tiny_config.output_dir) / "finetune_50pct_seed1" / "summary.json").is_file()
@@ -199,11 +199,11 @@ def test_finetuning_maps_a_checkpoint_of_another_layout(tiny_config, tmp_path):
     context = setup_distributed("cpu")
     kinect = replace(tiny_config, data=replace(tiny_config.data, root=str(root)))
     checkpoint = pretrain(kinect, context)
-    fine = run_stage(tiny_config, context, FineTuning(tiny_config, context, checkpoint))
+    fine = run_stage(FineTuning(tiny_config, context, checkpoint))
     assert fine.init == checkpoint and fine.last_epoch is not None
     with pytest.raises(CheckpointError, match="pretraining continues only on the same joints"):
         Pretraining(tiny_config, context, checkpoint).build_model(NTU25, None)
     state = load_checkpoint(checkpoint)
     foreign = save_checkpoint(tmp_path / "mp.pt", {**state, "layout": "mediapipe33"})
     with pytest.raises(CheckpointError, match=r"layout mediapipe33\) cannot start .* ntu25"):
-        run_stage(tiny_config, context, FineTuning(tiny_config, context, str(foreign)))
+        run_stage(FineTuning(tiny_config, context, str(foreign)))

@@ -24,7 +24,7 @@ def test_the_shipped_encoder_holds_only_the_encoder_and_its_card_its_sources(
     overrides += [f"data.root={corpus.out_dir}", "pretrain.epochs=1", "pretrain.batch_size=64"]
     config = load_experiment("general", overrides)
     context = setup_distributed("cpu")
-    checkpoint = run_stage(config, context, Pretraining(config, context)).checkpoint
+    checkpoint = run_stage(Pretraining(config, context)).checkpoint
     encoder, card = ship_encoder(checkpoint, tmp_path / "models" / "general_encoder.pt")
     model_cfg, state, layout = load_pretrained_encoder(encoder)
     assert layout == "kinect_v1_20" and model_cfg.dim == 32

@@ -92,8 +92,8 @@ def test_the_window_of_a_raw_clip_is_the_training_evaluation_window(shared_data,
 
 def test_briefly_trained_model_exports_with_parity_and_int8(tiny_config):
     context = setup_distributed("cpu")
-    checkpoint = run_stage(tiny_config, context, Pretraining(tiny_config, context)).checkpoint
-    probe = run_stage(tiny_config, context, linear_probe(tiny_config, context, checkpoint))
+    checkpoint = run_stage(Pretraining(tiny_config, context)).checkpoint
+    probe = run_stage(linear_probe(tiny_config, context, checkpoint))
     linear = Path(probe.checkpoint)
     report = export_checkpoint(
         linear,
@@ -134,7 +134,7 @@ def test_class_names_of_a_users_pickle_reach_the_onnx_metadata(tmp_path):
         [*tiny_overrides(prepared.out_dir, tmp_path / "runs"), "data.dataset=pyskl"],
     )
     context = setup_distributed("cpu")
-    run_stage(config, context, linear_probe(config, context, None))
+    run_stage(linear_probe(config, context, None))
     report = export_checkpoint(tmp_path / "runs" / "linear" / "last.pt", tmp_path / "m.onnx")
     assert ActionSession(report["onnx"]).class_names == tuple(names)
 
