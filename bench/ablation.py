@@ -269,7 +269,7 @@ def run_config(work: Path, run: Run, out: Path, overrides: list[str] = ()) -> Ex
     )
 
 
-def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
+def pretrain(work: Path, run: Run, quick: bool, device: str) -> tuple[Path | None, float]:
     """Pretrain the run's encoder (resumable); returns its checkpoint and total wall seconds,
     stage 1 of the two-stage recipe included. None for the random encoder."""
     if run.variant == "random_encoder":
@@ -283,7 +283,7 @@ def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
         stage_one = Run(
             run.dataset, "mamp", run.seed, run.protocol, run.pretrain_epochs // 2, run.recipe
         )
-        init, before = pretrain(work, stage_one, quick)
+        init, before = pretrain(work, stage_one, quick, device)
         epochs = 1 if quick else run.pretrain_epochs // 2
         warmup = [f"pretrain.warmup_epochs={0 if quick else max(1, epochs // 20)}"]
     extra = [f"pretrain.epochs={epochs}", *warmup]
@@ -291,12 +291,12 @@ def pretrain(work: Path, run: Run, quick: bool) -> tuple[Path | None, float]:
         extra.append(f"pretraining.semantic_from_epoch={max(1, epochs // 2)}")
     out = pretrain_dir(work, run)
     config = run_config(work, run, out, extra)
-    builder = Pretraining(config, setup_distributed("cpu"), init)
+    builder = Pretraining(config, setup_distributed(device), init)
     summary = finished_or_run(config, builder, f"pretrain {out.name}")
     return Path(summary.checkpoint), before + summary.wall_seconds
 
 
-def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> RunSummary:
+def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool, device: str) -> RunSummary:
     """The run's evaluation protocol on its encoder (resumable); returns the summary."""
     overrides = (
         ["linear.epochs=1", "finetune.epochs=1", "finetune.warmup_epochs=0"] if quick else []
@@ -309,7 +309,7 @@ def evaluate(work: Path, run: Run, checkpoint: Path | None, quick: bool) -> RunS
     if run.protocol == "finetune_100pct":
         out = out / "full_labels"  # beside the 10 % run's finetune/ folder, never in it
     config = run_config(work, run, out, overrides)
-    context, init = setup_distributed("cpu"), str(checkpoint) if checkpoint else None
+    context, init = setup_distributed(device), str(checkpoint) if checkpoint else None
     builder = (
         linear_probe(config, context, init)
         if run.protocol == "linear"
@@ -333,7 +333,14 @@ def adam_gradient_scale(checkpoint: Path) -> dict:
     return {"median_rms_grad": float(rms.median()), "below_eps": float((rms < eps).float().mean())}
 
 
-def record(run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall: float) -> dict:
+def device_name(device: str) -> str:
+    """What a record ran on: ``cpu``, or ``cuda (GPU name)``."""
+    return f"cuda ({torch.cuda.get_device_name()})" if device == "cuda" else "cpu"
+
+
+def record(
+    run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall: float, device: str
+) -> dict:
     entry = {
         "dataset": run.dataset,
         "variant": run.variant,
@@ -347,6 +354,7 @@ def record(run: Run, summary: RunSummary, checkpoint: Path | None, pretrain_wall
         "top1": round(summary.last_epoch.top1, 2),
         "top5": round(summary.last_epoch.top5, 2),
         "wall_s": round(pretrain_wall + summary.wall_seconds, 1),
+        "device": device_name(device),
         "pretrain_wall_s": round(pretrain_wall, 1),
         "probe_curve": [round(h["test_top1"], 2) for h in summary.history],
     }
@@ -468,10 +476,12 @@ def write_report(results: list[dict], docs: Path) -> Path:
             groups.items(), key=lambda g: (list(LABELS).index(g[0][0]), g[0][1])
         ):
             wall = statistics.mean(r["wall_s"] for r in group) / 60
+            devices = sorted({r.get("device", "cpu") for r in group})
+            where = "" if devices == ["cpu"] else f" on {', '.join(devices)}"
             lines.append(
                 f"| {LABELS[variant]} | {epochs} | {mean_std([r['top1'] for r in group])} | "
                 f"{', '.join(str(r['seed']) for r in sorted(group, key=lambda r: r['seed']))} | "
-                f"{wall:.1f} |"
+                f"{wall:.1f}{where} |"
             )
         schedules = sorted({r["pretrain_epochs"] for r in rows} - {0})
         claims = [
@@ -571,9 +581,9 @@ def only_run(text: str) -> tuple[str, str, int, str | None]:
 
 def run_and_record(work: Path, run: Run, args: argparse.Namespace) -> None:
     """Pretrain and evaluate ``run``, then append (and commit) its record."""
-    checkpoint, pretrain_wall = pretrain(work, run, args.quick)
-    summary = evaluate(work, run, checkpoint, args.quick)
-    entry = record(run, summary, checkpoint, pretrain_wall)
+    checkpoint, pretrain_wall = pretrain(work, run, args.quick, args.device)
+    summary = evaluate(work, run, checkpoint, args.quick, args.device)
+    entry = record(run, summary, checkpoint, pretrain_wall, args.device)
     if args.quick:
         print(json.dumps({k: v for k, v in entry.items() if "curve" not in k}))
         return
@@ -651,6 +661,13 @@ def main() -> None:
         help="git-commit results.json and results.md after every finished evaluation",
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where pretraining and evaluation run; every record names it (wall times of "
+        "different devices are not comparable)",
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="only rebuild results.md from results.json"
     )

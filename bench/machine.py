@@ -31,9 +31,11 @@ def cpu_name() -> str:
 
 
 def describe(threads: int) -> str:
-    """One line: CPU, its bf16/int8 features, cores, threads used, torch version."""
+    """One line: CPU, its bf16/int8 features, cores, threads used, torch version, and the GPU
+    where there is one."""
     name, flags = cpu_info()
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return (
         f"machine: {name} ({', '.join(flags) or 'no AVX-512/AMX'}), {os.cpu_count()} cores, "
-        f"{threads} threads, torch {torch.__version__}"
+        f"{threads} threads, torch {torch.__version__}{gpu}"
     )

@@ -14,6 +14,7 @@ shared).
 
   python bench/pretrain_step.py --steps 4
   python bench/pretrain_step.py --json          # one JSON object per row
+  python bench/pretrain_step.py --device cuda   # on a GPU (timed after CUDA synchronisation)
 """
 
 from __future__ import annotations
@@ -57,10 +58,10 @@ def real_ntu_batch(batch: int) -> torch.Tensor:
 
 
 def build_step(mode: str, implementation: str, x: torch.Tensor):
-    """The model, its optimiser and the attention context of one benchmark row."""
+    """The model (on ``x``'s device), its optimiser and the attention context of one row."""
     torch.manual_seed(0)
     config = load_experiment("paper", [f"pretraining.preset={mode}"])
-    model = build_pretrainer(config, "ntu25")
+    model = build_pretrainer(config, "ntu25").to(x.device)
     model.set_reference(x.flatten(0, 1).mean(0))
     groups = parameter_groups(model, 0.05)
     if implementation == "shipped":
@@ -72,41 +73,48 @@ def build_step(mode: str, implementation: str, x: torch.Tensor):
     return model, optimizer, previous
 
 
+def clock(device: torch.device) -> float:
+    """perf_counter after the device's queued work has finished (CUDA runs asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 def time_steps(mode: str, implementation: str, x: torch.Tensor, steps: int, precision: str) -> dict:
     """Best of two repetitions of ``steps`` optimiser steps (after one warm-up step) on the batch
     ``x`` (B, M, T, V, C): sequences/s, ms/step and the offline encoder's share of the step."""
     model, optimizer, kernels = build_step(mode, implementation, x)
-    device = torch.device("cpu")
+    device = x.device
     semantic = model.offline_encoder is not None
     best = None
     with kernels:
         for repetition in range(2):
             total = offline = cam_only = every_body = 0.0
             for step in range(steps + (repetition == 0)):
-                start = time.perf_counter()
+                start = clock(device)
                 with autocast(precision, device):
                     loss, _ = model(x)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                ema = time.perf_counter()
+                ema = clock(device)
                 model.update_offline_encoder()
-                end = time.perf_counter()
+                end = clock(device)
                 if repetition == 0 and step == 0:  # warms up allocators and kernels
                     continue
                 total += end - start
                 offline += end - ema
                 if semantic:  # the CAM's θ forward, timed on its own outside the step
-                    cam = time.perf_counter()
+                    cam = clock(device)
                     with autocast(precision, device):
                         model.masking_log_distribution(x)
-                    cam_only += time.perf_counter() - cam
+                    cam_only += clock(device) - cam
                     # θ over every body and S̄ separately, as before the sharing of absent bodies
-                    cam = time.perf_counter()
+                    cam = clock(device)
                     with autocast(precision, device), torch.no_grad():
                         gradcam.bf16_forward(model.offline_encoder, x.flatten(0, 1))
                         gradcam.bf16_forward(model.offline_encoder, model.reference[None])
-                    every_body += time.perf_counter() - cam
+                    every_body += clock(device) - cam
             if best is None or total < best[0]:
                 best = (total, offline + cam_only, cam_only, every_body)
     total, offline, cam_only, every_body = best
@@ -134,10 +142,15 @@ def main() -> None:
         choices=list(IMPLEMENTATIONS),
         help="; ".join(f"{k}: {v}" for k, v in IMPLEMENTATIONS.items()),
     )
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="where the steps run"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per row")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    x = real_ntu_batch(args.batch)  # (B, 2, T, V, C)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: torch sees no CUDA GPU (a CPU build of torch, or no driver)")
+    x = real_ntu_batch(args.batch).to(args.device)  # (B, 2, T, V, C)
     empty = float(x.flatten(2).eq(0).all(dim=2).float().mean())
     rows = []
     for implementation in args.implementations:
@@ -145,7 +158,13 @@ def main() -> None:
             for mode in ("mamp", "masksem"):
                 row = time_steps(mode, implementation, x, args.steps, precision)
                 rows.append(
-                    {"precision": precision, "mode": mode, "implementation": implementation, **row}
+                    {
+                        "device": args.device,
+                        "precision": precision,
+                        "mode": mode,
+                        "implementation": implementation,
+                        **row,
+                    }
                 )
     if args.json:
         for row in rows:
