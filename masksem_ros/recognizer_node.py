@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -48,14 +49,15 @@ from masksem_core.runtime.recognizer import (
 )
 from masksem_core.runtime.session import ActionSession
 from masksem_core.shipped import locate_shipped, shipped_candidates
-from masksem_ros.codec import positions_of
+from masksem_ros.codec import bodies_of, positions_of
 from masksem_ros.interrupt import interrupted
 from masksem_ros.spin import ParameterError, run_node
 
-try:  # built by colcon from masksem_interfaces/ (README); a pip-only install has no actions topic
-    from masksem_interfaces.msg import ActionDecision, ActionDecisionArray
+try:  # built by colcon from masksem_interfaces/ (README); a pip-only install has no actions
+    # topic and no tracked-bodies input
+    from masksem_interfaces.msg import ActionDecision, ActionDecisionArray, BodyArray
 except ImportError:
-    ActionDecision = ActionDecisionArray = None
+    ActionDecision = ActionDecisionArray = BodyArray = None
 
 PACKAGE = "masksem_ros"
 WARN_EVERY_SECONDS = 1.0
@@ -107,7 +109,18 @@ PARAMETERS = {
     "max_gap_seconds": (DEFAULTS.max_gap_seconds, "a larger gap restarts the history (s)", False),
     "providers": ([""], "ONNX Runtime providers; empty = TensorRT → CUDA → CPU", True),
     "threads": (0, "ONNX Runtime intra-op threads (0 = runtime default)", True),
-    "input_topic": ("skeleton", "geometry_msgs/PoseArray input, sensor-data QoS", True),
+    "input_topic": (
+        "skeleton",
+        'geometry_msgs/PoseArray input (bodies by position: slot b is person "b"; NaN-pad a '
+        "departed body's slot), sensor-data QoS",
+        True,
+    ),
+    "bodies_topic": (
+        "bodies",
+        "masksem_interfaces/BodyArray input (people with the tracker's ids), sensor-data QoS; "
+        "publish on one of the two inputs",
+        True,
+    ),
     "label_topic": ("action_label", "std_msgs/String output", True),
     "scores_topic": (
         "action_scores",
@@ -207,7 +220,8 @@ class RecognizerNode(LifecycleNode):
         self.frame_id = ""  # of the latest input message
         self.lost = 0  # messages the transport reports lost before they reached us
         self.warned: dict[str, float] = {}  # drop kind → when it was last logged
-        self.subscription = None
+        self.subscriptions_in: list = []  # the skeleton inputs while active
+        self.silence_timer = None
         self.label_pub = self.scores_pub = self.actions_pub = None
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         period = self.value("diagnostics_period")
@@ -266,7 +280,11 @@ class RecognizerNode(LifecycleNode):
                 path, providers=providers, threads=self.value("threads") or None
             )
             recognizer = LiveRecognizer(
-                session, settings, self.publish_decisions, self.on_worker_error
+                session,
+                settings,
+                self.publish_decisions,
+                self.on_worker_error,
+                on_left=self.publish_departures,
             )
         except MaskSemError as err:
             self.get_logger().error(f"cannot configure: {err}")
@@ -309,15 +327,20 @@ class RecognizerNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.subscription = self.create_subscription(
-            PoseArray,
-            self.value("input_topic"),
-            self.on_skeleton,
-            INPUT_QOS,
-            event_callbacks=SubscriptionEventCallbacks(message_lost=self.on_message_lost),
-        )
+        inputs = [(PoseArray, "input_topic", self.on_skeleton)]
+        if BodyArray is not None:
+            inputs.append((BodyArray, "bodies_topic", self.on_bodies))
+        lost = SubscriptionEventCallbacks(message_lost=self.on_message_lost)
+        self.subscriptions_in = [
+            self.create_subscription(
+                kind, self.value(topic), callback, INPUT_QOS, event_callbacks=lost
+            )
+            for kind, topic, callback in inputs
+        ]
+        self.silence_timer = self.create_timer(0.2, self.recognizer.leave_if_silent)
         self.state = "active"
-        self.get_logger().info(f"active: listening on {self.subscription.topic_name}")
+        topics = " and ".join(s.topic_name for s in self.subscriptions_in)
+        self.get_logger().info(f"active: listening on {topics}")
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -327,9 +350,12 @@ class RecognizerNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def stop_listening(self) -> None:
-        if self.subscription is not None:
-            self.destroy_subscription(self.subscription)
-            self.subscription = None
+        for subscription in self.subscriptions_in:
+            self.destroy_subscription(subscription)
+        self.subscriptions_in = []
+        if self.silence_timer is not None:
+            self.destroy_timer(self.silence_timer)
+            self.silence_timer = None
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.release()
@@ -359,16 +385,24 @@ class RecognizerNode(LifecycleNode):
     # -- data --------------------------------------------------------------------------------
     def on_skeleton(self, msg: PoseArray) -> None:
         stamp, positions = positions_of(msg)
+        self.feed_input(msg, "input_topic", lambda: self.recognizer.on_message(stamp, positions))
+
+    def on_bodies(self, msg: object) -> None:
+        stamp, ids, bodies = bodies_of(msg)
+        self.feed_input(msg, "bodies_topic", lambda: self.recognizer.on_bodies(stamp, ids, bodies))
+
+    def feed_input(self, msg: object, topic: str, feed: Callable[[], None]) -> None:
+        """Feed one input message to the recognizer; a dropped one is logged at most once a
+        second per reason (all are counted)."""
         self.frame_id = msg.header.frame_id
         try:
-            self.recognizer.on_message(stamp, positions)
+            feed()
         except SkeletonMessageError as err:
             now = time.monotonic()
             if now - self.warned.get(err.kind, -np.inf) >= WARN_EVERY_SECONDS:
-                self.warned[err.kind] = now  # once a second per kind; all are counted
-                self.get_logger().warning(
-                    f"dropped a {self.subscription.topic_name} message ({err.kind}): {err}"
-                )
+                self.warned[err.kind] = now
+                name = self.resolve_topic_name(self.value(topic))
+                self.get_logger().warning(f"dropped a {name} message ({err.kind}): {err}")
 
     def on_message_lost(self, info: object) -> None:
         self.lost += info.total_count_change
@@ -390,6 +424,15 @@ class RecognizerNode(LifecycleNode):
             scores.data = decision.smoothed.astype(float).tolist()
             self.scores_pub.publish(scores)
             self.label_pub.publish(String(data=decision.label))
+
+    def publish_departures(self, stamp_ns: int, ids: list[str]) -> None:
+        """One ActionDecisionArray without decisions whose ``left`` names who left."""
+        if self.actions_pub is not None:
+            array = ActionDecisionArray()
+            array.header.stamp = Time(nanoseconds=stamp_ns).to_msg()
+            array.header.frame_id = self.frame_id
+            array.left = ids
+            self.actions_pub.publish(array)
 
     def on_worker_error(self, err: BaseException) -> None:
         self.get_logger().error(f"inference failed, window dropped: {err}")

@@ -21,11 +21,12 @@ def reraise(err: BaseException) -> None:
 
 def replay(
     stream: Stream, session: ActionSession, settings: LiveSettings
-) -> dict[int, list[tuple[float, str]]]:
-    """Person → the decisions (window end stamp, label) that ``LiveRecognizer`` publishes for
-    the stream, one message per frame at its stamp, absent bodies left out of the message as a
-    tracker would; synchronous, so the result does not depend on the machine's speed."""
-    decisions: dict[int, list[tuple[float, str]]] = {}
+) -> dict[str, list[tuple[float, str]]]:
+    """Person ("0": the actor) → the decisions (window end stamp, label) that
+    ``LiveRecognizer`` publishes for the stream, one message per frame at its stamp, an absent
+    body NaN in its slot (unseen, so that nobody takes over its id); synchronous, so the result
+    does not depend on the machine's speed."""
+    decisions: dict[str, list[tuple[float, str]]] = {}
     seconds = {round(stamp * 1e9): float(stamp) for stamp in stream.stamps}  # ns → the stream's
 
     def keep(batch: list[Decision]) -> None:
@@ -37,7 +38,8 @@ def replay(
     for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
         present = np.abs(frame).sum(axis=(1, 2)) > 0  # (M,)
         if present.any():
-            recognizer.on_message(round(stamp * 1e9), frame[present].reshape(-1, 3))
+            padded = np.where(present[:, None, None], frame, np.nan)  # (M, V, 3)
+            recognizer.on_message(round(stamp * 1e9), padded.reshape(-1, 3))
     return decisions
 
 
@@ -50,8 +52,8 @@ def score_scenario(
     score = StreamScore()
     for stream in scenario.streams:
         by_person = replay(stream, session, settings)
-        for person in sorted({0, *by_person}):  # the actor counts even when never decided on
-            actions = stream.actions if person == 0 else []
+        for person in sorted({"0", *by_person}):  # the actor counts even when never decided on
+            actions = stream.actions if person == "0" else []
             decisions = by_person.get(person, [])
             score_stream(score, decisions, actions, stream.span, settings.no_action_label)
     return {"scenario": scenario.name, **score.summary(), "synthetic_idle": scenario.synthetic_idle}

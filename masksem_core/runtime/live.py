@@ -49,6 +49,38 @@ def decode_joints(positions: np.ndarray, num_joints: int, max_persons: int) -> n
     return positions.reshape(bodies, num_joints, 3).astype(np.float32)
 
 
+def decode_bodies(
+    ids: list[str], bodies: list[np.ndarray], num_joints: int, max_persons: int
+) -> np.ndarray:
+    """Tracked bodies (an id and (V, 3) joint positions each) → (M, V, 3), NaN marking missing
+    joints; none at all is a valid message (nobody in view).
+
+    Raises SkeletonMessageError for an empty or duplicate id, a body whose joint count is not
+    the model's, more than max_persons bodies, or an infinite coordinate.
+    """
+    if any(not person.strip() for person in ids):
+        raise SkeletonMessageError("empty_id", "a body has an empty id (the tracker's id needed)")
+    repeated = sorted({person for person in ids if ids.count(person) > 1})
+    if repeated:
+        raise SkeletonMessageError("duplicate_id", f"ids {repeated} appear more than once")
+    wrong = [
+        (person, len(b)) for person, b in zip(ids, bodies, strict=True) if len(b) != num_joints
+    ]
+    if wrong:
+        person, count = wrong[0]
+        raise SkeletonMessageError(
+            "joint_count", f"body {person!r} has {count} joints, the model's layout {num_joints}"
+        )
+    if len(ids) > max_persons:
+        raise SkeletonMessageError(
+            "too_many_bodies", f"{len(ids)} bodies exceed max_persons={max_persons}"
+        )
+    joints = np.asarray(bodies, dtype=np.float64).reshape(len(ids), num_joints, 3)
+    if np.isinf(joints).any():
+        raise SkeletonMessageError("infinite", "infinite coordinate (use NaN for a missing joint)")
+    return joints.astype(np.float32)
+
+
 def fill_missing(frames: np.ndarray) -> np.ndarray:
     """Fill NaN joints by linear interpolation over time from the same joint's valid samples
     (held constant beyond the ends); a joint never seen, or an absent body, becomes 0.

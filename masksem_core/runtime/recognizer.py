@@ -5,6 +5,7 @@ converts messages and publishes what this decides."""
 from __future__ import annotations
 
 import resource
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from masksem_core.runtime.live import (
     LatestOnlyWorker,
     SkeletonMessageError,
     StampedRing,
+    decode_bodies,
     decode_joints,
 )
 from masksem_core.runtime.model_info import ModelInfo
@@ -97,7 +99,7 @@ def effective_threshold(settings: LiveSettings, info: ModelInfo) -> float:
 
 @dataclass(frozen=True)
 class Decision:
-    person: int  # the body's index in the input messages, stable while it is tracked
+    person: str  # the tracker's id, or a PoseArray body's slot index as text ("0", "1", …)
     label: str  # smoothed and thresholded
     probabilities: np.ndarray  # (K,) raw, in the model's class order
     smoothed: np.ndarray  # (K,) mean of the probabilities of the decisions voted over
@@ -126,6 +128,10 @@ class PersonStream:
     last_trigger: float
     first_ns: int  # the stamp of the person's first frame (ns)
 
+    def last_seen(self) -> float:
+        """Stamp (s) of the person's newest frame; their stream's start while it holds none."""
+        return self.frames.newest if self.frames.count else self.first_ns * 1e-9
+
     def history(self, window_seconds: float, stream_mode: bool) -> float | None:
         """Seconds of history the next window spans: a stream-mode model's always span
         ``window_seconds`` (the first frame held before the person appeared, as in training),
@@ -138,15 +144,19 @@ class PersonStream:
 
 
 class LiveRecognizer:
-    """Feed ``on_message(stamp_ns, positions)``; each body of the messages is a person with a
-    decision stream of their own (buffer, window, smoothing), which starts afresh when the
-    person appears, after a gap in the stamps or a jump back (a bag replayed in a loop), and
-    after ``reset``; a person unseen for
-    ``person_timeout`` has left, and a returning body is a new person. Message order, gaps and
-    timeouts are decided here, once per message, for everyone. Every ``stride_seconds`` of
-    a person's message time their last window is classified (the windows of everyone due at
-    one message in one batch, on a worker thread that keeps only the newest batch when
-    ``background``) and ``publish(decisions)`` is called with that batch's decisions."""
+    """Feed ``on_bodies(stamp_ns, ids, bodies)`` (people with the upstream tracker's ids) or
+    ``on_message(stamp_ns, positions)`` (bodies by position: slot b is person "b"). Each person
+    has a decision stream of their own (buffer, window, smoothing), which starts afresh when
+    they appear, after a gap in the stamps or a jump back (a bag replayed in a loop), and after
+    ``reset``. A person leaves when a tracked message no longer holds their id, when a
+    shrinking position message no longer holds their slot (departures from its end: the other
+    slots keep their ids), or when unseen for ``person_timeout`` (an all-NaN body is unseen);
+    ``on_left(stamp_ns, ids)`` says so, after every decision about them and before none.
+    Message order, gaps and timeouts are decided here, once per message, for everyone. Every
+    ``stride_seconds`` of a person's message time their last window is classified (the windows
+    of everyone due at one message in one batch, on a worker thread that keeps only the newest
+    batch when ``background``) and ``publish(decisions)`` is called with that batch's decisions
+    of the people still there."""
 
     def __init__(
         self,
@@ -155,13 +165,18 @@ class LiveRecognizer:
         publish: Callable[[list[Decision]], None],
         on_error: Callable[[BaseException], None],
         background: bool = True,
+        on_left: Callable[[int, list[str]], None] = lambda stamp_ns, ids: None,
     ) -> None:
         self.session = session
         self.settings = settings
         self.publish = publish
+        self.on_left = on_left
         effective_window_seconds(settings, session.info)  # a mismatch is refused now
-        self.people: dict[int, PersonStream] = {}
-        self.newest: float | None = None
+        self.people: dict[str, PersonStream] = {}
+        self.restart = False  # the next message starts every stream afresh (gap, jump back)
+        self.announce = threading.Lock()  # decisions and departures reach publish in order
+        self.departures = 0
+        self.newest: int | None = None
         self.input_seconds = 0.0  # stamp time the accepted messages advanced by
         self.first_received: float | None = None  # perf_counter of the first message
         self.last_received = 0.0  # perf_counter of the latest accepted message
@@ -193,8 +208,8 @@ class LiveRecognizer:
         leave."""
         info = self.session.info
         effective_window_seconds(settings, info)  # a mismatch is refused before anything changes
-        for person in [p for p in self.people if p >= settings.max_persons]:
-            del self.people[person]
+        beyond = list(self.people)[settings.max_persons :]  # the latest to appear leave
+        self.leave(beyond, self.newest or 0)
         for person in self.people.values():
             person.smoother.threshold = effective_threshold(settings, info)
             person.smoother.window = settings.smoothing_window
@@ -206,15 +221,15 @@ class LiveRecognizer:
         self.people.clear()
         self.newest = None
 
-    def accept(self, stamp_ns: int, positions: np.ndarray) -> np.ndarray:
-        """The message's (M, V, 3) bodies; raises SkeletonMessageError (counted by its kind)
-        for a message that is dropped. Order is decided on the exact stamps (ns)."""
+    def accept(self, stamp_ns: int, decode: Callable[[], np.ndarray]) -> np.ndarray:
+        """The message's (M, V, 3) bodies (``decode()``); raises SkeletonMessageError (counted
+        by its kind) for a message that is dropped. Order is decided on the exact stamps (ns)."""
         self.received += 1
         newest = self.newest
         gap_ns = round(self.settings.max_gap_seconds * 1e9)
         jumped_back = newest is not None and newest - stamp_ns > gap_ns
         try:
-            joints = decode_joints(positions, self.session.num_joints, self.settings.max_persons)
+            joints = decode()
             if newest is not None and stamp_ns <= newest and not jumped_back:
                 hint = " (all-zero header stamps? set header.stamp to the capture time)"
                 raise SkeletonMessageError(
@@ -228,11 +243,11 @@ class LiveRecognizer:
             raise
         if jumped_back:  # a bag replayed in a loop, a driver restarted with another clock
             self.stamp_resets += 1
-            self.people.clear()
+            self.restart = True
         elif newest is not None:
             if stamp_ns - newest > gap_ns:
                 self.gap_resets += 1
-                self.people.clear()  # a new stream: nothing of the previous one carries over
+                self.restart = True  # a new stream: nothing of the previous one carries over
             self.input_seconds += (stamp_ns - newest) * 1e-9
         self.newest = stamp_ns
         self.accepted += 1
@@ -242,16 +257,41 @@ class LiveRecognizer:
 
     def on_message(self, stamp_ns: int, positions: np.ndarray) -> None:
         """Accept one message of (V·M, 3) joint positions at capture time ``stamp_ns`` (integer
-        nanoseconds, carried unchanged to the decisions it triggers); body b is person b.
+        nanoseconds, carried unchanged to the decisions it triggers); body b is person "b", and
+        the slots a shrinking message no longer holds have left. Raises SkeletonMessageError
+        for a message that is dropped."""
+        received = time.perf_counter()
+        settings = self.settings
+        joints = self.accept(
+            stamp_ns,
+            lambda: decode_joints(positions, self.session.num_joints, settings.max_persons),
+        )
+        self.track(received, stamp_ns, [str(b) for b in range(len(joints))], joints)
+
+    def on_bodies(self, stamp_ns: int, ids: list[str], bodies: list[np.ndarray]) -> None:
+        """Accept one message of tracked people (ids from the upstream tracker, (V, 3) joint
+        positions each) at capture time ``stamp_ns``; a person it does not hold has left.
         Raises SkeletonMessageError for a message that is dropped."""
         received = time.perf_counter()
-        joints = self.accept(stamp_ns, positions)
+        settings = self.settings
+        joints = self.accept(
+            stamp_ns,
+            lambda: decode_bodies(ids, bodies, self.session.num_joints, settings.max_persons),
+        )
+        self.track(received, stamp_ns, list(ids), joints)
+
+    def track(self, received: float, stamp_ns: int, ids: list[str], joints: np.ndarray) -> None:
+        """Buffer each person's body (M, V, 3), announce who left, submit the windows due."""
         stamp = stamp_ns * 1e-9
         info, due = self.session.info, []
         window_seconds = effective_window_seconds(self.settings, info)
-        for person, body in enumerate(joints):
+        self.leave([p for p in self.people if p not in ids], stamp_ns)
+        if self.restart:  # every stream starts afresh; the people stay who they are
+            self.people = {p: self.person_stream(stamp_ns) for p in self.people}
+            self.restart = False
+        for person, body in zip(ids, joints, strict=True):
             if np.isnan(body).all():
-                continue  # not in this message
+                continue  # not seen in this message
             if person not in self.people:
                 self.people[person] = self.person_stream(stamp_ns)
             stream = self.people[person]
@@ -264,12 +304,12 @@ class LiveRecognizer:
                 stamps, frames = stream.frames.recent(seconds)
                 start_ns = max(stamp_ns - round(seconds * 1e9), stream.first_ns)
                 due.append((person, stream, (stamps, frames, seconds), start_ns))
-        for person in [
+        unseen = [
             p
             for p, s in self.people.items()
-            if stamp - s.frames.newest > self.settings.person_timeout
-        ]:
-            del self.people[person]  # left: a returning body is a new person
+            if stamp - s.last_seen() > self.settings.person_timeout
+        ]
+        self.leave(unseen, stamp_ns)  # a returning body is a new person
         if due:
             item = (received, stamp_ns, due)
             if self.worker is None:
@@ -293,21 +333,48 @@ class LiveRecognizer:
         started = time.perf_counter()
         batch = self.session.probabilities(inputs)
         model_seconds = time.perf_counter() - started
-        decisions = []
-        for (person, stream, _, start), probabilities in zip(due, batch, strict=True):
-            label = stream.smoother.update(probabilities)
-            smoothed = stream.smoother.smoothed
-            decisions.append(
-                Decision(
-                    person, label, probabilities, smoothed, received, model_seconds, end_ns, start
+        with self.announce:  # the people who left meanwhile get no decision after their departure
+            decisions = []
+            for (person, stream, _, start), probabilities in zip(due, batch, strict=True):
+                if self.people.get(person) is not stream:
+                    continue
+                label = stream.smoother.update(probabilities)
+                smoothed = stream.smoother.smoothed
+                decisions.append(
+                    Decision(
+                        person,
+                        label,
+                        probabilities,
+                        smoothed,
+                        received,
+                        model_seconds,
+                        end_ns,
+                        start,
+                    )
                 )
-            )
-        self.publish(decisions)
+            if decisions:
+                self.publish(decisions)
         self.inferences += len(due)
         self.model_latencies.append(model_seconds)
         self.latencies.append(time.perf_counter() - received)
         del self.latencies[:-1000]
         del self.model_latencies[:-1000]
+
+    def leave(self, ids: list[str], stamp_ns: int) -> None:
+        """``ids`` have left: their streams end and ``on_left`` says so (nothing if empty)."""
+        if not ids:
+            return
+        with self.announce:
+            for person in ids:
+                del self.people[person]
+            self.departures += len(ids)
+            self.on_left(stamp_ns, list(ids))
+
+    def leave_if_silent(self) -> None:
+        """Everyone leaves once no message has come for ``person_timeout`` of wall-clock time
+        (the input stopped), announced at the newest stamp; call it from a timer."""
+        if self.people and time.perf_counter() - self.last_received > self.settings.person_timeout:
+            self.leave(list(self.people), self.newest)
 
     def people_in_view(self) -> int:
         """People tracked, or 0 once no message has come for ``person_timeout`` of wall-clock
@@ -330,6 +397,7 @@ class LiveRecognizer:
             "gap_resets": self.gap_resets,
             "stamp_resets": self.stamp_resets,
             "people": self.people_in_view(),
+            "departures": self.departures,
             "inferences": self.inferences,
             "stale_windows": self.worker.stale if self.worker else 0,
             "inference_failures": self.worker.failed if self.worker else 0,

@@ -1,4 +1,5 @@
-"""Test helper process: print each decision of the recognizer's per-person topic as JSON.
+"""Test helper process: print each decision of the recognizer's per-person topic as JSON, and
+each departure as {"left": ID, "stamp_ns": …}.
 
   python tests/ros/action_listener.py TOPIC SECONDS
 
@@ -30,6 +31,9 @@ def main() -> None:
     node = Node("test_action_listener")
 
     def on_actions(message: ActionDecisionArray) -> None:
+        for person in message.left:
+            departure = {"left": person, "stamp_ns": nanoseconds(message.header.stamp)}
+            print(json.dumps(departure), flush=True)
         for d in message.decisions:
             row = {
                 "array_stamp": seconds(message.header.stamp),

@@ -36,23 +36,28 @@ def listen(env: dict, seconds: float, topic: str = "/actions") -> subprocess.Pop
 
 
 def decisions_of(listener: subprocess.Popen) -> list[dict]:
+    """The decisions and departures (rows with "left") the listener printed."""
     out, _ = listener.communicate(timeout=120)
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def sent_stamps(publisher: subprocess.Popen) -> tuple[set[int], list[float]]:
-    """The stamps the publisher sent (integer nanoseconds), and where it left gaps (s)."""
+def sent_stamps(publisher: subprocess.Popen) -> tuple[set[int], dict[str, list[float]]]:
+    """The stamps the publisher sent (integer nanoseconds), and its events: where it left gaps
+    (s), rewound its stamps and had a body leave (ns)."""
     lines = publisher.stdout.read().splitlines()
     stamps = {int(line.split()[3]) for line in lines if line.startswith("sent ")}
-    gaps = [float(line.split()[1]) for line in lines if line.startswith("gap ")]
-    return stamps, gaps
+    events = {
+        event: [kind(line.split()[1]) for line in lines if line.startswith(f"{event} ")]
+        for event, kind in (("gap", float), ("rewind", int), ("left", int))
+    }
+    return stamps, events
 
 
 def published_decisions(
     model, env: dict, tmp_path, seconds: float, *publisher_args: str
-) -> tuple[list[dict], set[int], list[float]]:
+) -> tuple[list[dict], set[int], dict[str, list[float]]]:
     """Run the recognizer on ``model``, play the GTU file with ``publisher_args``, return what
-    reached /actions, the stamps sent and the gaps left."""
+    reached /actions, the stamps sent and the publisher's events."""
     node = recognizer(model, env, tmp_path, window_seconds=0.0, smoothing_window=3)
     try:
         assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
@@ -71,7 +76,10 @@ def test_two_people_get_two_stamped_decision_streams(
         stream_model, interfaces_env, tmp_path, 12.0, "--bodies", "2"
     )
     log = (tmp_path / "recognizer.log").read_text()
-    assert {d["person"] for d in decisions} == {0, 1}, log[-2000:]
+    departures = [d for d in decisions if "left" in d]  # when the input stops, both leave
+    decisions = [d for d in decisions if "left" not in d]
+    assert {d["person"] for d in decisions} == {"0", "1"}, log[-2000:]
+    assert sorted(d["left"] for d in departures) == ["0", "1"]
     first = min(stamps)
     for d in decisions:
         # the header stamp is the capture time of the window's last frame: a sent stamp, to the
@@ -88,9 +96,11 @@ def test_two_people_get_two_stamped_decision_streams(
 def test_after_a_gap_the_first_decision_is_from_the_new_stream_only(
     shared_data, stream_model, interfaces_env, tmp_path
 ):
-    decisions, _, (gap,) = published_decisions(
+    decisions, _, events = published_decisions(
         stream_model, interfaces_env, tmp_path, 16.0, "--loops", "2", "--gap", "3.0"
     )
+    (gap,) = events["gap"]
+    decisions = [d for d in decisions if "left" not in d]
     before = [d for d in decisions if d["stamp"] < gap]
     after = [d for d in decisions if d["stamp"] >= gap]
     assert len(before) >= 3 and len(after) >= 3, (tmp_path / "recognizer.log").read_text()[-2000:]
@@ -99,6 +109,74 @@ def test_after_a_gap_the_first_decision_is_from_the_new_stream_only(
     np.testing.assert_allclose(after[0]["smoothed"], after[0]["probabilities"], atol=1e-6)
     # the window of the new stream starts at its first frame, not before it
     assert after[0]["window_start_ns"] >= round(gap * 1e9) - 1000
+
+
+def departure_and_after(
+    decisions: list[dict], left_ns: int, stamps: set[int]
+) -> tuple[list[dict], list[dict]]:
+    """The departures reported before the input stopped (when it stops, everyone leaves at the
+    last stamp), and the decisions at or after the frame a body left."""
+    departures = [d for d in decisions if "left" in d and d["stamp_ns"] < max(stamps)]
+    return departures, [d for d in decisions if "left" not in d and d["stamp_ns"] >= left_ns]
+
+
+def test_a_body_leaving_a_shrinking_posearray_keeps_the_others_id_and_stream(
+    shared_data, stream_model, interfaces_env, tmp_path
+):
+    """Two bodies by position, then the array shrinks to one: slot "1" has left (reported at
+    that frame), slot "0" keeps its id and its decision stream (its smoothing goes on)."""
+    decisions, stamps, events = published_decisions(
+        stream_model, interfaces_env, tmp_path, 12.0, "--bodies", "2", "--leave-at", "90"
+    )
+    (left_ns,) = events["left"]
+    departures, after = departure_and_after(decisions, left_ns, stamps)
+    assert departures == [{"left": "1", "stamp_ns": left_ns}], decisions[-5:]
+    assert after and {d["person"] for d in after} == {"0"}
+    assert not np.allclose(after[0]["smoothed"], after[0]["probabilities"])
+
+
+def test_tracked_ids_alice_and_bob_and_alices_departure(
+    shared_data, stream_model, interfaces_env, tmp_path
+):
+    """masksem_interfaces/BodyArray with the tracker's ids: decisions carry them; alice's id
+    missing from a message is her departure, reported once; bob goes on as bob."""
+    decisions, stamps, events = published_decisions(
+        stream_model,
+        interfaces_env,
+        tmp_path,
+        12.0,
+        "--bodies",
+        "2",
+        "--tracked",
+        "--leave-at",
+        "90",
+    )
+    (left_ns,) = events["left"]
+    departures, after = departure_and_after(decisions, left_ns, stamps)
+    before = [d for d in decisions if "left" not in d and d["stamp_ns"] < left_ns]
+    assert {d["person"] for d in before} == {"alice", "bob"}, decisions[:5]
+    assert departures == [{"left": "alice", "stamp_ns": left_ns}]
+    assert after and {d["person"] for d in after} == {"bob"}
+    assert not np.allclose(after[0]["smoothed"], after[0]["probabilities"])
+
+
+def test_a_bag_replayed_in_a_loop_gets_decisions_on_every_pass(
+    shared_data, stream_model, interfaces_env, tmp_path
+):
+    """The stamps jump back to the start of the recording: every stream restarts, decisions
+    follow within 1 s of new stream time, and no message of the second pass is dropped."""
+    decisions, _, events = published_decisions(
+        stream_model, interfaces_env, tmp_path, 16.0, "--loops", "2", "--rewind"
+    )
+    (rewind_ns,) = events["rewind"]
+    stamps_seen = [d["stamp_ns"] for d in decisions if "left" not in d]
+    back = next(i for i in range(1, len(stamps_seen)) if stamps_seen[i] < stamps_seen[i - 1])
+    second = [d for d in decisions if "left" not in d][back:]
+    assert second, decisions[-3:]
+    assert second[0]["stamp_ns"] - rewind_ns <= 1_000_000_000
+    np.testing.assert_allclose(second[0]["smoothed"], second[0]["probabilities"], atol=1e-6)
+    log = (tmp_path / "recognizer.log").read_text()
+    assert "dropped" not in log, log[-2000:]
 
 
 def test_a_namespaced_recognizer_takes_a_custom_parameter_file(gtu_model, ros_env, tmp_path):

@@ -93,9 +93,9 @@ def test_settings_change_while_running(session):
     assert {d.label for d in decisions[before:]} == {"no action"}
     two = np.concatenate([joints[:1], joints[:1] + 1.0], axis=1)  # (1, 50, 3): two people
     recognizer.on_message(ns(stamps[-1] + 0.01), two[0])
-    assert sorted(recognizer.people) == [0, 1]
+    assert sorted(recognizer.people) == ["0", "1"]
     recognizer.update(replace(settings, max_persons=1))  # live: the second person leaves
-    assert sorted(recognizer.people) == [0]
+    assert sorted(recognizer.people) == ["0"]
     with pytest.raises(SkeletonMessageError, match="2 bodies exceed max_persons=1"):
         recognizer.on_message(ns(stamps[-1] + 0.02), two[0])
     with pytest.raises(ConfigError, match="score_threshold must be in"):
@@ -114,7 +114,7 @@ def test_a_stream_model_decides_on_its_own_window_from_the_first_stride(stream_s
     run(recognizer, stamps, joints)
     assert len(decisions) == 3  # at 0.5, 1.0 and 1.5 s: no waiting for half a window
     for decision, at in zip(decisions, (15, 30, 45), strict=True):
-        assert decision.person == 0 and decision.label in CLASSES
+        assert decision.person == "0" and decision.label in CLASSES
         assert decision.stamp_ns == ns(stamps[at])  # the message's own stamp, exactly
         assert decision.window_start_ns == ns(stamps[0])  # never before the person appeared
     run(recognizer, stamps + 2.0, joints)
@@ -131,7 +131,7 @@ def test_each_person_has_a_decision_stream_that_restarts_after_a_gap(stream_sess
     stamps, joints = walking(90)
     two = np.concatenate([joints, joints + np.array([1.0, 0.0, 0.0])], axis=1)  # (T, 50, 3)
     run(recognizer, stamps, two)
-    assert all([d.person for d in batch] == [0, 1] for batch in batches)  # one batch each time
+    assert all([d.person for d in batch] == ["0", "1"] for batch in batches)  # one batch each
     assert any(not np.allclose(d.smoothed, d.probabilities) for b in batches[1:] for d in b)
     batches.clear()
     run(recognizer, stamps + 10.0, two)  # 7 s later: a new stream
@@ -151,7 +151,7 @@ def test_a_person_who_leaves_ends_their_stream(stream_session):
     for i, stamp in enumerate(stamps):
         body = second[i] if i < 30 or i >= 60 else absent[i]  # gone from 1 s to 2 s
         recognizer.on_message(ns(stamp), np.concatenate([joints[i], body]))
-    returned = [d for d in decisions if d.person == 1 and d.stamp > stamps[60]]
+    returned = [d for d in decisions if d.person == "1" and d.stamp > stamps[60]]
     assert returned and returned[0].stamp - stamps[60] == pytest.approx(0.5, abs=0.04)
     np.testing.assert_allclose(returned[0].smoothed, returned[0].probabilities)
 
@@ -237,3 +237,78 @@ def test_people_fall_to_zero_once_the_input_stops(session):
     assert recognizer.people_in_view() == 1
     time.sleep(1.0)  # no message for two person timeouts of wall-clock time
     assert recognizer.statistics()["people"] == 0
+
+
+def test_a_shrinking_message_is_a_departure_from_its_end(stream_session):
+    """Two bodies by position, then one: slot 1 has left (announced at that stamp, no decision
+    about it after), slot 0 keeps its id and its decision stream."""
+    decisions, left = [], []
+    settings = LiveSettings(stride_seconds=0.5, smoothing_window=3)
+    recognizer = LiveRecognizer(
+        stream_session,
+        settings,
+        decisions.extend,
+        pytest.fail,
+        False,
+        on_left=lambda stamp_ns, ids: left.append((stamp_ns, ids)),
+    )
+    stamps, joints = walking(90)
+    two = np.concatenate([joints, joints + np.array([1.0, 0.0, 0.0])], axis=1)  # (T, 50, 3)
+    run(recognizer, stamps[:45], two[:45])
+    assert left == []
+    run(recognizer, stamps[45:], joints[45:])  # the array shrinks to the first body
+    assert left == [(ns(stamps[45]), ["1"])]
+    assert not [d for d in decisions if d.person == "1" and d.stamp >= stamps[45]]
+    after = [d for d in decisions if d.stamp >= stamps[45]]
+    assert after and {d.person for d in after} == {"0"}
+    assert not np.allclose(after[0].smoothed, after[0].probabilities)  # the same stream goes on
+    assert recognizer.statistics()["departures"] == 1
+
+
+def test_tracked_ids_follow_people_and_a_missing_id_has_left(stream_session):
+    decisions, left = [], []
+    settings = LiveSettings(stride_seconds=0.5)
+    recognizer = LiveRecognizer(
+        stream_session,
+        settings,
+        decisions.extend,
+        pytest.fail,
+        False,
+        on_left=lambda stamp_ns, ids: left.extend(ids),
+    )
+    stamps, joints = walking(90)
+    bob = joints + np.array([1.0, 0.0, 0.0])
+    for i in range(45):  # the tracker lists them in any order
+        ids, bodies = (["alice", "bob"], [joints[i], bob[i]])
+        if i % 2:
+            ids, bodies = ids[::-1], bodies[::-1]
+        recognizer.on_bodies(ns(stamps[i]), ids, bodies)
+    assert {d.person for d in decisions} == {"alice", "bob"}
+    for i in range(45, 90):
+        recognizer.on_bodies(ns(stamps[i]), ["bob"], [bob[i]])
+    assert left == ["alice"]
+    assert {d.person for d in decisions if d.stamp >= stamps[45]} == {"bob"}
+    recognizer.on_bodies(ns(stamps[-1] + 0.05), [], [])  # nobody in view: a valid message
+    assert left == ["alice", "bob"] and recognizer.people == {}
+
+
+@pytest.mark.parametrize(
+    ("ids", "joints", "kind"),
+    [
+        (["alice", "alice"], 2, "duplicate_id"),
+        (["alice", " "], 2, "empty_id"),
+        (["alice"], 24, "joint_count"),
+        (["a", "b", "c"], 3, "too_many_bodies"),
+    ],
+)
+def test_bad_tracked_messages_are_dropped_by_reason(session, ids, joints, kind):
+    recognizer = LiveRecognizer(session, LiveSettings(), lambda d: None, pytest.fail, False)
+    stamps, frames = walking(2)
+    recognizer.on_bodies(ns(stamps[0]), ["alice"], [frames[0]])
+    bodies = [frames[1][:joints]] if kind == "joint_count" else [frames[1]] * joints
+    with pytest.raises(SkeletonMessageError) as err:
+        recognizer.on_bodies(ns(stamps[1]), ids, bodies)
+    assert err.value.kind == kind
+    stats = recognizer.statistics()
+    assert stats[f"dropped_{kind}"] == 1 and stats["received"] == 2 and stats["accepted"] == 1
+    assert list(recognizer.people) == ["alice"]  # a dropped message is no departure
