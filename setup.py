@@ -49,6 +49,9 @@ setup(
     package_data={"masksem_core": ["configs/*.yaml"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        # ros2 run / ros2 launch masksem_ros recognizer | skeleton_source (scripts/: SIGINT
+        # ignored until the node handles it)
+        (f"lib/{PACKAGE}", ["scripts/recognizer", "scripts/skeleton_source"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
@@ -66,8 +69,9 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "recognizer = masksem_ros.entry:recognizer",
-            "skeleton_source = masksem_ros.entry:skeleton_source",
+            # prefixed on a pip user's PATH; the ROS package's executables keep the short names
+            "masksem-recognizer = masksem_ros.entry:recognizer",
+            "masksem-skeleton-source = masksem_ros.entry:skeleton_source",
             f"masksem-pretrain = {TRAINING}.pretrain:main",
             f"masksem-linear-eval = {TRAINING}.linear_eval:main",
             f"masksem-finetune = {TRAINING}.finetune:main",

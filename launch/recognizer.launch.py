@@ -13,6 +13,7 @@ a non-zero status.
 """
 
 import os
+import signal
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -34,10 +35,19 @@ def check_params_file(context, *args, **kwargs):
     return []
 
 
+# A process ended by the signal the launch itself sent on shutting down (the user's Ctrl-C):
+# killed by SIGINT/SIGTERM, or exited with the shell's 128 + signal number
+ENDED_BY_SHUTDOWN = {-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM}
+
+
 def end_on_failure(event, context):
     """A node that exits non-zero fails the launch: the error is raised inside launch, which
-    logs it, shuts everything down and makes ``ros2 launch`` exit non-zero."""
-    if event.returncode != 0:
+    logs it, shuts everything down and makes ``ros2 launch`` exit non-zero. A node that the
+    launch's own shutdown ended by its signal (a Ctrl-C at the very start of the process, before
+    the node handles it) has not failed."""
+    if event.returncode != 0 and not (
+        context.is_shutdown and event.returncode in ENDED_BY_SHUTDOWN
+    ):
         raise RuntimeError(f"{event.process_name} failed with exit code {event.returncode}")
     return []
 

@@ -55,7 +55,8 @@ def run_node(
         if not interrupted():  # an interrupted start-up fails wherever it was: not an error
             raise
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process is ending: clean up once
+        for ending in (signal.SIGINT, signal.SIGTERM):  # the process is ending: clean up once
+            signal.signal(ending, signal.SIG_IGN)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()

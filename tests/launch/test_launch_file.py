@@ -2,7 +2,9 @@
 package (arguments, executables, installed files). It is run for real on a full ROS 2 install."""
 
 import ast
+import os
 import re
+import signal
 from pathlib import Path
 
 import yaml
@@ -33,10 +35,16 @@ def test_launch_file_declares_arguments_and_starts_packaged_executables():
     arguments = {c.args[0].value for c in calls(tree, "DeclareLaunchArgument")}
     assert arguments == {"model_path", "source", "params_file", "namespace"}
     setup = (REPO / "setup.py").read_text()
-    scripts = set(re.findall(r'"([\w-]+) = masksem_ros\.', setup))
     nodes = calls(tree, "Node")
-    assert {keyword(n, "executable").value for n in nodes} == {"recognizer", "skeleton_source"}
-    assert {keyword(n, "executable").value for n in nodes} <= scripts
+    executables = {keyword(n, "executable").value for n in nodes}
+    assert executables == {"recognizer", "skeleton_source"}
+    for name in executables:  # installed into lib/masksem_ros, where ros2 run looks
+        script = REPO / "scripts" / name
+        assert os.access(script, os.X_OK) and f'"scripts/{name}"' in setup
+        assert f"from masksem_ros.entry import {name}" in script.read_text()
+    # on a pip user's PATH only with the project's prefix
+    scripts = set(re.findall(r'"([\w-]+) = masksem_ros\.', setup))
+    assert scripts == {"masksem-recognizer", "masksem-skeleton-source"}
     assert all(keyword(n, "package").id == "PACKAGE" for n in nodes)
     assert 'PACKAGE = "masksem_ros"' in LAUNCH.read_text()
     source_node = next(n for n in nodes if keyword(n, "executable").value == "skeleton_source")
@@ -71,6 +79,13 @@ def test_default_model_and_parameters_ship_with_the_package():
         assert f"share/{{PACKAGE}}/{folder}" in setup
 
 
+class _Context:
+    """What launch hands an on_exit callable as its context (launch.LaunchContext)."""
+
+    def __init__(self, is_shutdown: bool) -> None:
+        self.is_shutdown = is_shutdown
+
+
 class _Exited:
     """What launch hands an on_exit callable (launch.events.process.ProcessExited)."""
 
@@ -86,13 +101,26 @@ def test_a_failing_node_fails_the_launch_and_the_recognizer_ending_ends_it():
     namespace: dict = {}
     source = LAUNCH.read_text()
     tree = ast.parse(source)
-    wanted = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("end_")]
+    wanted = [
+        n
+        for n in tree.body
+        if (isinstance(n, ast.FunctionDef) and n.name.startswith("end_"))
+        or (isinstance(n, ast.Assign) and n.targets[0].id == "ENDED_BY_SHUTDOWN")
+    ]
     shutdowns = []
     namespace["Shutdown"] = lambda reason: shutdowns.append(reason) or reason
+    namespace["signal"] = signal
     exec(compile(ast.Module(body=wanted, type_ignores=[]), str(LAUNCH), "exec"), namespace)
-    assert namespace["end_on_failure"](_Exited(0), None) == []
+    running, stopping = _Context(False), _Context(True)
+    assert namespace["end_on_failure"](_Exited(0), running) == []
     with pytest.raises(RuntimeError, match="skeleton_source-2 failed with exit code 2"):
-        namespace["end_on_failure"](_Exited(2), None)
-    assert namespace["end_with_recognizer"](_Exited(0), None) == ["the recognizer ended"]
+        namespace["end_on_failure"](_Exited(2), running)
+    assert namespace["end_with_recognizer"](_Exited(0), running) == ["the recognizer ended"]
     with pytest.raises(RuntimeError, match="exit code 1"):
-        namespace["end_with_recognizer"](_Exited(1), None)
+        namespace["end_with_recognizer"](_Exited(1), running)
+    # the user's Ctrl-C: a node its signal ended while the launch shuts down has not failed
+    assert namespace["end_on_failure"](_Exited(-signal.SIGINT), stopping) == []
+    with pytest.raises(RuntimeError, match="exit code -2"):  # killed by SIGINT from elsewhere
+        namespace["end_on_failure"](_Exited(-signal.SIGINT), running)
+    with pytest.raises(RuntimeError, match="exit code 2"):  # a real failure while stopping
+        namespace["end_on_failure"](_Exited(2), stopping)
