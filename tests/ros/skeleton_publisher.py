@@ -3,9 +3,10 @@
   python tests/ros/skeleton_publisher.py FILE --rate 30 --bodies 1 [--bad] [--loops N] [--gap S]
       [--rewind] [--leave-at I] [--tracked]
 
-With --bad it interleaves wrong pose counts, NaN joints, an all-NaN message, stamps going
-backwards, a 2.5 s gap
-and a burst of 1,000 messages, then goes on with good messages. --rewind starts every loop at
+With --bad --tracked it interleaves BodyArrays with a repeated id, an empty id and a wrong
+joint count. With --bad alone it interleaves wrong pose counts, NaN joints, an all-NaN message,
+stamps going backwards, a 2.5 s gap and a burst of 1,000 messages, then goes on with good
+messages. --rewind starts every loop at
 the first loop's stamps (a bag replayed in a loop). --tracked publishes
 masksem_interfaces/BodyArray on /bodies, the bodies named alice and bob. --leave-at I: from
 frame I on, the first body has left (tracked: alice's id is gone; PoseArray: the array shrinks,
@@ -66,7 +67,17 @@ def main() -> None:
         for i, joints in enumerate(frames):
             if args.bodies == 2:
                 joints = np.concatenate([joints, joints + np.array([0.8, 0.0, 0.0])])
-            if args.bad and loop == 0 and i == 40:
+            if args.bad and args.tracked and loop == 0 and i == 40:
+                bodies = joints.reshape(-1, 25, 3)
+                for ids, bad in (
+                    (["alice", "alice"], bodies[[0, 0]]),  # the same id twice
+                    ([""], bodies[:1]),  # an empty id
+                    (["alice"], bodies[:1, :24]),  # a joint count that is not the model's
+                ):
+                    pub.publish(bodies_message(ids, bad, stamp))
+                    time.sleep(0.05)
+                stamp += 0.02
+            elif args.bad and loop == 0 and i == 40:
                 # spaced out so that best-effort delivery does not lose them in the burst
                 pub.publish(skeleton_message(joints[:24], stamp))  # wrong pose count
                 time.sleep(0.05)

@@ -161,6 +161,40 @@ def test_tracked_ids_alice_and_bob_and_alices_departure(
     assert not np.allclose(after[0]["smoothed"], after[0]["probabilities"])
 
 
+def test_bad_tracked_bodies_are_dropped_by_reason_and_the_node_goes_on(
+    shared_data, stream_model, interfaces_env, listener, tmp_path
+):
+    """BodyArrays with a repeated id, an empty id and a wrong joint count: each dropped,
+    counted by its reason on /diagnostics and logged; decisions go on."""
+    received, spin_for = listener
+    received["diagnostics"].clear()
+    node = recognizer(stream_model, interfaces_env, tmp_path, window_seconds=0.0)
+    try:
+        assert wait_until(lambda: "active" in (tmp_path / "recognizer.log").read_text(), 30)
+        listener_process = listen(interfaces_env, 12.0)
+        publisher = run_publisher(
+            interfaces_env, GTU_FILE, "--rate", "30", "--bodies", "2", "--tracked", "--bad"
+        )
+        deadline = time.time() + 60
+        while publisher.poll() is None and time.time() < deadline:
+            spin_for(0.1)
+        spin_for(1.5)
+        decisions = decisions_of(listener_process)
+        sent = [line for line in publisher.stdout.read().splitlines() if line.startswith("sent ")]
+        assert node.poll() is None, "the recognizer died"
+    finally:
+        stop_node(node)
+    log = (tmp_path / "recognizer.log").read_text()
+    diagnostics = received["diagnostics"]
+    for kind in ("duplicate_id", "empty_id", "joint_count"):
+        assert int(diagnostics[f"dropped_{kind}"]) == 1, diagnostics
+        assert f"({kind})" in log, log[-2000:]
+    assert "ids ['alice'] appear more than once" in log
+    after_bad = int(sent[40].split()[3])  # the first message after the bad ones
+    late = [d for d in decisions if "left" not in d and d["stamp_ns"] >= after_bad]
+    assert {d["person"] for d in late} == {"alice", "bob"} and len(late) >= 6
+
+
 def test_a_bag_replayed_in_a_loop_gets_decisions_on_every_pass(
     shared_data, stream_model, interfaces_env, tmp_path
 ):
