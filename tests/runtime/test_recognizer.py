@@ -239,18 +239,26 @@ def test_people_fall_to_zero_once_the_input_stops(session):
     assert recognizer.statistics()["people"] == 0
 
 
-def test_a_shrinking_message_is_a_departure_from_its_end(stream_session):
-    """Two bodies by position, then one: slot 1 has left (announced at that stamp, no decision
-    about it after), slot 0 keeps its id and its decision stream."""
-    decisions, left = [], []
-    settings = LiveSettings(stride_seconds=0.5, smoothing_window=3)
+def watched(session, settings: LiveSettings) -> tuple[LiveRecognizer, list, list]:
+    """A synchronous recognizer with the decisions it publishes and the departures it announces
+    ((stamp_ns, ids) each)."""
+    decisions, departures = [], []
     recognizer = LiveRecognizer(
-        stream_session,
+        session,
         settings,
         decisions.extend,
         pytest.fail,
         False,
-        on_left=lambda stamp_ns, ids: left.append((stamp_ns, ids)),
+        on_left=lambda stamp_ns, ids: departures.append((stamp_ns, ids)),
+    )
+    return recognizer, decisions, departures
+
+
+def test_a_shrinking_message_is_a_departure_from_its_end(stream_session):
+    """Two bodies by position, then one: slot 1 has left (announced at that stamp, no decision
+    about it after), slot 0 keeps its id and its decision stream."""
+    recognizer, decisions, left = watched(
+        stream_session, LiveSettings(stride_seconds=0.5, smoothing_window=3)
     )
     stamps, joints = walking(90)
     two = np.concatenate([joints, joints + np.array([1.0, 0.0, 0.0])], axis=1)  # (T, 50, 3)
@@ -266,16 +274,7 @@ def test_a_shrinking_message_is_a_departure_from_its_end(stream_session):
 
 
 def test_tracked_ids_follow_people_and_a_missing_id_has_left(stream_session):
-    decisions, left = [], []
-    settings = LiveSettings(stride_seconds=0.5)
-    recognizer = LiveRecognizer(
-        stream_session,
-        settings,
-        decisions.extend,
-        pytest.fail,
-        False,
-        on_left=lambda stamp_ns, ids: left.extend(ids),
-    )
+    recognizer, decisions, departures = watched(stream_session, LiveSettings(stride_seconds=0.5))
     stamps, joints = walking(90)
     bob = joints + np.array([1.0, 0.0, 0.0])
     for i in range(45):  # the tracker lists them in any order
@@ -286,10 +285,10 @@ def test_tracked_ids_follow_people_and_a_missing_id_has_left(stream_session):
     assert {d.person for d in decisions} == {"alice", "bob"}
     for i in range(45, 90):
         recognizer.on_bodies(ns(stamps[i]), ["bob"], [bob[i]])
-    assert left == ["alice"]
+    assert [ids for _, ids in departures] == [["alice"]]
     assert {d.person for d in decisions if d.stamp >= stamps[45]} == {"bob"}
     recognizer.on_bodies(ns(stamps[-1] + 0.05), [], [])  # nobody in view: a valid message
-    assert left == ["alice", "bob"] and recognizer.people == {}
+    assert [ids for _, ids in departures] == [["alice"], ["bob"]] and recognizer.people == {}
 
 
 @pytest.mark.parametrize(
