@@ -260,7 +260,8 @@ def test_ctrl_c_at_any_moment_of_start_up_exits_0_without_a_traceback(gtu_model,
     of its start-up (interpreter, imports, rclpy.init, node creation, model loading) ends it
     with exit code 0 and no traceback. One that arrives while the interpreter itself starts is
     ignored (SIGINT is ignored until the node notes it), and the SIGTERM that ros2 launch sends
-    next ends it with exit code 0 as well."""
+    next ends it with exit code 0 as well; one before the launcher's own first line ends it by
+    the signal, with no output (the launch file's ENDED_BY_SHUTDOWN)."""
     command = [str(REPO / "scripts" / "recognizer"), "--ros-args", "-p", f"model_path:={gtu_model}"]
     for delay in (0.0, 0.01, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.8, 1.2, 1.8):
         process = subprocess.Popen(
@@ -273,7 +274,10 @@ def test_ctrl_c_at_any_moment_of_start_up_exits_0_without_a_traceback(gtu_model,
         except subprocess.TimeoutExpired:  # ros2 launch's escalation after its own SIGINT
             process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
-        assert process.returncode == 0, (delay, out[-1000:], err[-2000:])
+        # a signal before the launcher's first line (its trap) ends it by the signal, silently:
+        # ros2 launch, which sent it while shutting down, does not count that as a failure
+        before_trap = process.returncode == -signal.SIGINT and not out + err
+        assert process.returncode == 0 or before_trap, (delay, out[-1000:], err[-2000:])
         assert "Traceback" not in err + out, (delay, err[-2000:])
 
 
