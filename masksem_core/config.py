@@ -51,6 +51,16 @@ class DataConfig:
         (0.3, 0.3, 0.3),
         "training augmentation: random rotation, max angle about x, y, z (rad; MAMP: 0.3; 0: off)",
     )
+    mirror: float = setting(
+        0.0,
+        "training augmentation: probability of the mirror image (x negated, left and right "
+        "joints swapped: the same action done by the other hand; 0: off, the paper)",
+    )
+    tempo: tuple[float, float] = setting(
+        (1.0, 1.0),
+        "stream mode, training: the timeline played at a speed ~ U[low, high] (people act "
+        "faster or slower than the training subjects; 1 1: off)",
+    )
     normalise_view: bool = setting(
         False,
         "rotate each window so that its first frame's hip line lies along x and its spine "

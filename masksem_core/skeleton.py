@@ -76,6 +76,20 @@ class SkeletonLayout:
         return tuple(sorted(seen))
 
     @cached_property
+    def mirror_order(self) -> tuple[int, ...]:
+        """For each joint, the index of its mirror twin (``left`` and ``right`` swapped in its
+        name; itself for joints on the midline): the joint order of the mirrored body."""
+        swap = {"left": "right", "right": "left"}
+
+        def twin(name: str) -> str:
+            return "_".join(swap.get(part, part) for part in name.split("_"))
+
+        return tuple(
+            self.index(twin(n)) if twin(n) in self.joint_names else v
+            for v, n in enumerate(self.joint_names)
+        )
+
+    @cached_property
     def body_parts(self) -> tuple[tuple[int, ...], ...]:
         """Joint indices of the five parts in BODY_PART_NAMES order."""
         limbs = [self.subtree(self.index(root)) for root in self.part_roots]

@@ -124,3 +124,24 @@ def test_joint_weights_move_to_the_nearest_corresponding_joint():
     assert rows[NTU25.index("left_knee")] == KINECT_V1_20.index("left_knee")
     with pytest.raises(ValueError, match="between layouts mediapipe33 and ntu25"):
         nearest_corresponding_joints(MEDIAPIPE33, NTU25)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS.values()), ids=list(LAYOUTS))
+def test_mirror_order_swaps_each_left_joint_with_its_right_twin(layout):
+    order = layout.mirror_order
+    assert sorted(order) == list(range(layout.num_joints))
+    assert all(order[order[v]] == v for v in range(layout.num_joints))
+    for v, name in enumerate(layout.joint_names):
+        twin = layout.joint_names[order[v]]
+        assert twin == name.replace("left", "@").replace("right", "left").replace("@", "right")
+
+
+def test_mirror_order_by_hand():
+    mediapipe = get_layout("mediapipe33")
+    assert mediapipe.joint_names[mediapipe.mirror_order[mediapipe.index("mouth_left")]] == (
+        "mouth_right"
+    )
+    assert mediapipe.mirror_order[mediapipe.index("nose")] == mediapipe.index("nose")
+    assert KINECT_V1_20.mirror_order[KINECT_V1_20.index("left_knee")] == KINECT_V1_20.index(
+        "right_knee"
+    )

@@ -29,7 +29,8 @@ class StreamWindowDataset(Dataset):
     """(M, frames, V, C) stream windows of one split. A window is ``spec``'s window of the
     sample's timeline (its stamps; beyond its ends a person standing still, synthetic) at the
     window's end, exactly as the live recognizer builds it (``WindowSpec.from_timeline``),
-    the timeline first seen by ``camera`` when given, then passed through ``augment``.
+    the timeline first seen by ``camera`` when given, then passed through ``augment``; in
+    training the timeline is played at a speed drawn from ``tempo``.
     Training (``train``): the window ends anywhere the action is named, labelled by
     :func:`training_window_end`, or, with probability ``background_fraction``, where
     nothing happens (label ``len(class_names)``); with probability ``context_fraction`` the
@@ -51,6 +52,7 @@ class StreamWindowDataset(Dataset):
         idle_windows: int = 0,
         context_fraction: float = 0.0,
         camera: Rotation | None = None,
+        tempo: tuple[float, float] = (1.0, 1.0),
     ) -> None:
         if spec.mode != "stream" or spec.seconds != sampling.window_seconds:
             raise DataError(
@@ -66,6 +68,7 @@ class StreamWindowDataset(Dataset):
         self.context_fraction = context_fraction if train else 0.0
         self.augment = augment
         self.camera = camera
+        self.tempo = tempo if train else (1.0, 1.0)
         self.idle_windows = 0 if train else idle_windows
         self.background = len(prepared.class_names)
         layout = get_layout(prepared.meta["layout"])
@@ -116,6 +119,8 @@ class StreamWindowDataset(Dataset):
         rng = torch_seeded_rng() if self.train else np.random.default_rng(item)
         context = self.train and rng.random() < self.context_fraction
         frames, times, intervals, action = self.timeline(item % len(self.items), rng, context)
+        if self.tempo != (1.0, 1.0):
+            times, intervals, action = played_at(rng.uniform(*self.tempo), times, intervals, action)
         idle = item >= len(self.items) or (self.train and rng.random() < self.background_fraction)
         if idle:
             grace = 0.0 if self.train else DECISION_GRACE_SECONDS
@@ -135,3 +140,15 @@ class StreamWindowDataset(Dataset):
         if self.augment is not None:
             window = self.augment(window, rng)
         return torch.from_numpy(np.ascontiguousarray(window)), label
+
+
+def played_at(
+    speed: float, times: np.ndarray, intervals: list[Interval], action: Interval
+) -> tuple[np.ndarray, list[Interval], Interval]:
+    """A timeline played ``speed`` times as fast: its stamps, its actions and the item's own
+    action divided by ``speed`` (a person acting faster or slower)."""
+
+    def scaled(a: Interval) -> Interval:
+        return Interval(a.label, a.start / speed, a.end / speed)
+
+    return times / speed, [scaled(a) for a in intervals], scaled(action)

@@ -87,6 +87,24 @@ class RandomRotation:
 
 
 @dataclass(frozen=True)
+class RandomMirror:
+    """With probability ``probability``, the mirror image of every frame and body: x negated
+    and each left joint swapped with its right twin (the same action done by the other hand;
+    in a body-centred view x is the hip line, so this is the person's own left-right)."""
+
+    layout: str
+    probability: float = 0.5
+    random = True
+
+    def __call__(self, sequence: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        if rng.random() >= self.probability:
+            return sequence
+        mirrored = sequence[..., get_layout(self.layout).mirror_order, :].copy()
+        mirrored[..., 0] *= -1.0
+        return mirrored
+
+
+@dataclass(frozen=True)
 class Rotation:
     """One fixed rotation of every frame and body by ``angles`` (radians about x, y, z; R =
     Rz·Ry·Rx): the skeleton as a camera placed elsewhere sees it. Any (…, 3) array."""
@@ -130,9 +148,12 @@ class Compose:
         return sequence
 
 
-def rotation_transform(data_cfg: DataConfig) -> Compose:
-    """The config's augmentation of a window: rotation (none when every angle is 0)."""
-    return Compose((RandomRotation(tuple(data_cfg.rotation)),) if any(data_cfg.rotation) else ())
+def augmentation(data_cfg: DataConfig, layout: str) -> Compose:
+    """The config's augmentation of a window: mirroring (when ``data.mirror`` > 0), then
+    rotation (none when every angle is 0)."""
+    mirror = (RandomMirror(layout, data_cfg.mirror),) if data_cfg.mirror > 0 else ()
+    rotation = (RandomRotation(tuple(data_cfg.rotation)),) if any(data_cfg.rotation) else ()
+    return Compose((*mirror, *rotation))
 
 
 def training_transform(data_cfg: DataConfig, layout: str) -> Compose:
@@ -141,4 +162,4 @@ def training_transform(data_cfg: DataConfig, layout: str) -> Compose:
     crop = RandomCropResize(data_cfg.window, tuple(data_cfg.train_crop), data_cfg.min_crop_frames)
     view, scale = data_cfg.normalise_view, data_cfg.normalise_scale
     normalise = (BodyNormalisation(layout, view, scale),) if view or scale else ()
-    return Compose((Centre(layout), crop, *normalise, *rotation_transform(data_cfg).transforms))
+    return Compose((Centre(layout), crop, *normalise, *augmentation(data_cfg, layout).transforms))

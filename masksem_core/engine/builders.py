@@ -16,7 +16,7 @@ from masksem_core.data.stream import BACKGROUND, StreamSampling
 from masksem_core.data.stream_dataset import StreamWindowDataset
 from masksem_core.data.transforms import (
     ModelInput,
-    rotation_transform,
+    augmentation,
     training_transform,
 )
 from masksem_core.engine.distributed import DistributedContext
@@ -113,8 +113,8 @@ def stream_sampling(data_cfg: DataConfig) -> StreamSampling:
 def training_windows(
     prepared: PreparedData, split: str, data_cfg: DataConfig
 ) -> WindowDataset | StreamWindowDataset:
-    """The split's training windows: clip mode, crop + resize then rotation; stream mode,
-    stream windows (a share of them idle) then rotation."""
+    """The split's training windows: clip mode, crop + resize then the augmentation; stream
+    mode, stream windows (a share of them idle, at a random tempo) then the augmentation."""
     if data_cfg.window_mode == "clip":
         return WindowDataset(prepared, split, training_transform(data_cfg, layout_of(prepared)))
     return stream_windows(prepared, split, data_cfg, train=True)
@@ -147,7 +147,8 @@ def stream_windows(
         train=train,
         background_fraction=data_cfg.background_fraction if train else 0.0,
         context_fraction=data_cfg.context_fraction if train else 0.0,
-        augment=rotation_transform(data_cfg) if train else None,
+        augment=augmentation(data_cfg, layout_of(prepared)) if train else None,
+        tempo=tuple(data_cfg.tempo) if train else (1.0, 1.0),
         idle_windows=idle_windows,
     )
 

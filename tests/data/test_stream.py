@@ -18,8 +18,8 @@ from masksem_core.data.stream import (
     training_window_end,
     window_label,
 )
-from masksem_core.data.stream_dataset import StreamWindowDataset
-from masksem_core.engine.builders import model_class_names, training_windows
+from masksem_core.data.stream_dataset import StreamWindowDataset, played_at
+from masksem_core.engine.builders import model_class_names, stream_windows, training_windows
 from masksem_core.runtime.live import StampedRing
 from masksem_core.runtime.preprocess import pad_bodies
 from masksem_core.window_spec import WindowSpec
@@ -110,6 +110,25 @@ def test_stream_training_windows_mix_actions_and_no_action(demo):
     assert 0.3 < (labels == len(demo.class_names)).mean() < 0.7
     clip = load_experiment("demo").data
     assert model_class_names(demo, clip) == demo.class_names
+
+
+def test_played_at_a_speed_divides_the_timeline_and_its_actions():
+    times = np.array([0.0, 0.5, 1.0, 2.0])
+    action = Interval(3, 0.5, 2.0)
+    faster, intervals, own = played_at(2.0, times, [Interval(1, 0.0, 0.4), action], action)
+    np.testing.assert_allclose(faster, [0.0, 0.25, 0.5, 1.0])
+    assert intervals == [Interval(1, 0.0, 0.2), Interval(3, 0.25, 1.0)]
+    assert own == Interval(3, 0.25, 1.0)
+
+
+def test_tempo_draws_only_in_training(demo):
+    config = load_experiment(
+        "demo", ["data.window_mode=stream", "data.tempo=[0.5, 0.5]", "data.mirror=0.5"]
+    )
+    train = training_windows(demo, "xsub_train", config.data)
+    assert train.tempo == (0.5, 0.5) and train.augment.random
+    evaluation = stream_windows(demo, "xsub_test", config.data, train=False)
+    assert evaluation.tempo == (1.0, 1.0) and evaluation.augment is None
 
 
 def test_chain_clips_continues_time_and_place():

@@ -8,6 +8,7 @@ from masksem_core.data.transforms import (
     Compose,
     ModelInput,
     RandomCropResize,
+    RandomMirror,
     RandomRotation,
     training_transform,
 )
@@ -76,6 +77,31 @@ def test_pipelines_follow_the_config():
     assert kinds == [Centre, RandomCropResize]
     spec = WindowSpec.from_data_config(config.data, "ntu25", fps=30.0)
     assert (spec.crop_ratio, spec.min_crop_frames, spec.frames) == (0.8, 64, 120)
+
+
+def test_random_mirror_swaps_left_and_right_and_negates_x():
+    from masksem_core.skeleton import KINECT_V1_20
+
+    layout = KINECT_V1_20
+
+    clip = np.zeros((1, 2, 20, 3), dtype=np.float32)
+    clip[0, :, layout.index("left_hand")] = [-0.3, 1.0, 0.2]
+    clip[0, :, layout.index("right_hand")] = [0.4, 0.5, 0.1]
+    clip[0, :, layout.index("head")] = [0.05, 1.6, 0.0]
+    always, never = RandomMirror("kinect_v1_20", 1.0), RandomMirror("kinect_v1_20", 0.0)
+    mirrored = always(clip, np.random.default_rng(0))
+    np.testing.assert_allclose(mirrored[0, :, layout.index("right_hand")], [[0.3, 1.0, 0.2]] * 2)
+    np.testing.assert_allclose(mirrored[0, :, layout.index("left_hand")], [[-0.4, 0.5, 0.1]] * 2)
+    np.testing.assert_allclose(mirrored[0, :, layout.index("head")], [[-0.05, 1.6, 0.0]] * 2)
+    np.testing.assert_array_equal(always(mirrored, np.random.default_rng(0)), clip)
+    np.testing.assert_array_equal(never(clip, np.random.default_rng(0)), clip)
+
+
+def test_mirror_augmentation_follows_the_config():
+    config = load_experiment("demo", ["data.mirror=0.5"])
+    kinds = [type(t) for t in training_transform(config.data, "ntu25").transforms]
+    assert kinds == [Centre, RandomCropResize, RandomMirror, RandomRotation]
+    assert load_experiment("paper").data.mirror == 0.0
 
 
 @pytest.mark.parametrize("name", ["demo", "ntu60_xsub", "paper"])
