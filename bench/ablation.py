@@ -66,9 +66,7 @@ from study_common import (  # bench/ is the script's folder
     DEFAULT_RECIPE,
     RECIPES,
     SMALL_MODEL,
-    claimed,
     commit,
-    finished_or_run,
 )
 
 from masksem_core.atomic import write_json_atomic
@@ -76,6 +74,7 @@ from masksem_core.config import ExperimentConfig, load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.checkpoint import load_checkpoint
 from masksem_core.engine.distributed import setup_distributed
+from masksem_core.engine.stage import claimed, finished_or_run
 from masksem_core.engine.summary import RunSummary
 from masksem_core.engine.tasks import FineTuning, Pretraining, linear_probe
 

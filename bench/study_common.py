@@ -3,18 +3,9 @@ between, and committing a finished record (a session may end at any time)."""
 
 from __future__ import annotations
 
-import fcntl
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from masksem_core.config import ExperimentConfig
-from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
-from masksem_core.engine.stage import run_stage
-from masksem_core.engine.summary import RunSummary
-from masksem_core.engine.tasks import StageBuilder
 
 SMALL_MODEL = [
     "model.dim=64",
@@ -64,32 +55,6 @@ RECIPES = {
     ],
 }
 DEFAULT_RECIPE = "mamp_rotation"
-
-
-@contextmanager
-def claimed(folder: Path, wait: bool) -> Iterator[bool]:
-    """Hold ``folder``'s lock for the block, so that study processes started side by side never
-    run the same stage twice; yields False when another process holds it and ``wait`` is off."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-
-
-def finished_or_run(config: ExperimentConfig, builder: StageBuilder, what: str) -> RunSummary:
-    """The stage's summary when it has finished; otherwise run (or resume) it. A stage another
-    study process is running is waited for, then read."""
-    folder = stage_dir(config, builder.stage)
-    with claimed(folder, wait=True):
-        if (folder / SUMMARY).is_file():
-            return RunSummary.read(folder)
-        resume = "auto" if (folder / CHECKPOINT).is_file() else None
-        print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
-        return run_stage(builder, resume)
 
 
 def commit(paths: list[Path], message: str) -> None:

@@ -33,12 +33,13 @@ import sys
 from pathlib import Path
 
 from machine import cpu_name  # bench/ is the script's folder
-from study_common import MODEL_SIZES, RECIPES, commit, finished_or_run
+from study_common import MODEL_SIZES, RECIPES, commit
 
 from masksem_core.atomic import write_json_atomic
 from masksem_core.config import load_experiment
 from masksem_core.data.prepare import prepare_dataset
 from masksem_core.engine.distributed import setup_distributed
+from masksem_core.engine.stage import finished_or_run
 from masksem_core.engine.summary import RunSummary
 from masksem_core.engine.tasks import FineTuning
 

@@ -11,10 +11,12 @@ share detected (the right label published during the action or within 1 s after 
 p90 delay from the action's start, label accuracy during actions, idle false-alarm rate (share
 of decisions while nobody acts that name an action), false alarms per minute and segmental
 F1@{0.10, 0.25, 0.50}; and the offline top-1 of the same model on the same split. Several
---model flags compare models in one run. --camera-yaw replays everything as a camera moved
-around the people would see it (a robot's camera is never where the dataset's was); several
-compare camera positions in one run. Report the test split once; choose settings on a
-validation split.
+--model flags compare models in one run. --crossval DIR scores a leave-one-subject-out
+cross-validation (training/crossval.py): each subject's streams through the fold model and
+threshold that never saw them, pooled into one row per scenario. --camera-yaw replays
+everything as a camera moved around the people would see it (a robot's camera is never where
+the dataset's was); several compare camera positions in one run. Report the test split once;
+choose settings on a validation split.
 """
 
 from __future__ import annotations
@@ -23,11 +25,20 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from masksem_core.data.prepared import PreparedData
-from masksem_core.evaluation.replay import offline_top1, score_scenario
-from masksem_core.evaluation.streams import build_scenarios, camera_yaw, seen_from
+from masksem_core.engine.crossval import FOLDS_FILE
+from masksem_core.evaluation.replay import (
+    add_scenario,
+    offline_counts,
+    offline_top1,
+    scenario_row,
+    score_scenario,
+)
+from masksem_core.evaluation.stream_metrics import StreamScore
+from masksem_core.evaluation.streams import Scenario, build_scenarios, camera_yaw, seen_from
 from masksem_core.runtime.recognizer import LiveSettings
 from masksem_core.runtime.session import ActionSession
 from masksem_training.cli_common import report_errors, script_parser
@@ -54,11 +65,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--model",
         type=Path,
         action="append",
-        required=True,
+        default=[],
         help="ONNX model (repeat to compare models in one run)",
     )
-    parser.add_argument("--data", type=Path, required=True, help="prepared dataset folder")
-    parser.add_argument("--split", required=True, help="split of --data to build streams from")
+    parser.add_argument(
+        "--crossval",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a cross-validation folder of training/crossval.py (<output_dir>/crossval): every "
+        "fold's model on the subject it left out, pooled (repeat to compare recipes)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="prepared dataset folder (--crossval: default the one it was trained on)",
+    )
+    parser.add_argument("--split", help="split of --data to build streams from (with --model)")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic idle and the order"
     )
@@ -92,7 +116,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "sees it: streams and offline windows alike (repeat to compare; default: 0)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.model and not args.crossval:
+        parser.error("give at least one --model or --crossval")
+    if args.model and (args.data is None or args.split is None):
+        parser.error("--model needs --data and --split")
+    return args
 
 
 def finite_degrees(text: str) -> float:
@@ -119,51 +148,125 @@ def table(rows: list[dict]) -> str:
             cells = [f"offline top-1 {row['top1']:.2f} %"] + [""] * (len(COLUMNS) - 1)
         else:
             cells = ["—" if row[key] is None else form.format(row[key]) for key, _, form in COLUMNS]
-        given = ([Path(row["model"]).name] if models else []) + (
+        given = ([model_name(row)] if models else []) + (
             [f"{row['camera_yaw_deg']:g}"] if yaws else []
         )
         lines.append("| " + " | ".join(given + cells) + " |")
     return "\n".join(lines)
 
 
+def model_name(row: dict) -> str:
+    """A model's name in the table: its file, or its recipe's folder and folds."""
+    if "folds" in row:
+        return f"{Path(row['model']).parent.name} ({row['folds']} folds)"
+    return Path(row["model"]).name
+
+
 def evaluate(args: argparse.Namespace) -> None:
-    prepared = PreparedData(args.data)
-    scenarios = build_scenarios(prepared, args.split, args.seed)
+    settings = LiveSettings(
+        stride_seconds=args.stride,
+        smoothing_window=args.smoothing,
+        score_threshold=args.threshold,
+    )
+    rows: list[dict] = []
+    emit = rows.append
+    if args.json:
+
+        def emit(row: dict) -> None:
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    for model in args.model:
+        model_rows(model, PreparedData(args.data), args, settings, emit)
+    for folder in args.crossval:
+        crossval_rows(folder, args, settings, emit)
+    if not args.json:
+        where = f"{args.split}, " if args.model else ""
+        print(
+            f"{where}stride {args.stride} s, smoothing {args.smoothing}, seed {args.seed}"
+            + (
+                " (cross-validation: each subject through the fold that left it out)"
+                if args.crossval
+                else ""
+            )
+        )
+        print(table(rows))
+
+
+def chosen_scenarios(
+    prepared: PreparedData, split: str, args: argparse.Namespace
+) -> list[Scenario]:
+    """The split's scenarios, only those named by --scenario when given."""
+    scenarios = build_scenarios(prepared, split, args.seed)
     if args.scenario:
         unknown = set(args.scenario) - {s.name for s in scenarios}
         if unknown:
             names = ", ".join(s.name for s in scenarios)
             raise SystemExit(f"error: no scenario {sorted(unknown)} for this split; it has {names}")
         scenarios = [s for s in scenarios if s.name in args.scenario]
-    settings = LiveSettings(
-        stride_seconds=args.stride,
-        smoothing_window=args.smoothing,
-        score_threshold=args.threshold,
-    )
-    rows = []
-    for model in args.model:
-        session = ActionSession(model, threads=None)
-        for note in session.info.notes:
-            print(f"note: {model}: {note}", file=sys.stderr)
-        for yaw in args.camera_yaw or [0.0]:
-            camera = camera_yaw(yaw)
-            # which data the model's encoder was pretrained on, as its metadata says
-            given = {"model": str(model), "init": session.info.init, "camera_yaw_deg": yaw}
-            for scenario in scenarios:
-                row = {**given, **score_scenario(seen_from(scenario, camera), session, settings)}
-                rows.append(row)
-                if args.json:
-                    print(json.dumps(row), flush=True)
-            top1 = offline_top1(session, prepared, args.split, camera)
-            rows.append({**given, "scenario": "offline", "top1": top1})
-            if args.json:
-                print(json.dumps(rows[-1]), flush=True)
-    if not args.json:
-        print(
-            f"{prepared.meta['dataset']} {args.split}, {prepared.fps:g} Hz, stride "
-            f"{args.stride} s, smoothing {args.smoothing}, seed {args.seed}"
+    return scenarios
+
+
+def opened(model: Path) -> ActionSession:
+    session = ActionSession(model, threads=None)
+    for note in session.info.notes:
+        print(f"note: {model}: {note}", file=sys.stderr)
+    return session
+
+
+def model_rows(
+    model: Path,
+    prepared: PreparedData,
+    args: argparse.Namespace,
+    settings: LiveSettings,
+    emit: Callable[[dict], None],
+) -> None:
+    """One model's rows on --split: every scenario, then offline, for each camera yaw."""
+    scenarios = chosen_scenarios(prepared, args.split, args)
+    session = opened(model)
+    for yaw in args.camera_yaw or [0.0]:
+        camera = camera_yaw(yaw)
+        # which data the model's encoder was pretrained on, as its metadata says
+        given = {"model": str(model), "init": session.info.init, "camera_yaw_deg": yaw}
+        for scenario in scenarios:
+            emit({**given, **score_scenario(seen_from(scenario, camera), session, settings)})
+        top1 = offline_top1(session, prepared, args.split, camera)
+        emit({**given, "scenario": "offline", "top1": top1})
+
+
+def crossval_rows(
+    folder: Path, args: argparse.Namespace, settings: LiveSettings, emit: Callable[[dict], None]
+) -> None:
+    """A cross-validation's rows: each scenario pooled over the folds, every subject's streams
+    played through the fold model (and threshold) that never saw that subject; then offline."""
+    index_path = folder / FOLDS_FILE
+    if not index_path.is_file():
+        raise SystemExit(
+            f"error: {folder} holds no {FOLDS_FILE}; run training/crossval.py (it writes "
+            "<output_dir>/crossval) to the end first"
         )
-        print(table(rows))
+    index = json.loads(index_path.read_text())
+    prepared = PreparedData(args.data or index["data"])
+    folds = [(opened(Path(f["model"])), f["split"]) for f in index["folds"]]
+    for yaw in args.camera_yaw or [0.0]:
+        camera = camera_yaw(yaw)
+        given = {
+            "model": str(folder),
+            "init": index["init"],
+            "camera_yaw_deg": yaw,
+            "folds": len(folds),
+        }
+        scores: dict[str, tuple[Scenario, StreamScore]] = {}
+        correct = windows = 0
+        for session, split in folds:
+            for scenario in chosen_scenarios(prepared, split, args):
+                _, score = scores.setdefault(scenario.name, (scenario, StreamScore()))
+                add_scenario(score, seen_from(scenario, camera), session, settings)
+            right, seen = offline_counts(session, prepared, split, camera)
+            correct, windows = correct + right, windows + seen
+        for scenario, score in scores.values():
+            emit({**given, **scenario_row(scenario, score)})
+        emit({**given, "scenario": "offline", "top1": 100.0 * correct / windows})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         "the threshold and it is not 'no action'); chosen on GTU's validation split (README)",
     )
     parser.add_argument(
+        "--heldout",
+        type=Path,
+        metavar="NPZ",
+        help="calibrate on the pooled held-out windows of a leave-one-subject-out "
+        "cross-validation (training/crossval.py writes <output_dir>/crossval/heldout.npz) "
+        "instead of the config's val_split: for the model trained on every subject",
+    )
+    parser.add_argument(
         "--accept-low-recall",
         action="store_true",
         help="export a model whose calibration names fewer than half of the validation actions "
@@ -86,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def export(args: argparse.Namespace) -> None:
     """Export, check parity, optionally quantise and write the model card; print the report."""
-    from masksem_core.export.calibration import CurvePoint, curve_table
+    from masksem_core.export.calibration import CurvePoint, HeldOutWindows, curve_table
     from masksem_core.export.export_checkpoint import export_checkpoint, write_model_card
 
     report = export_checkpoint(
@@ -100,6 +108,7 @@ def export(args: argparse.Namespace) -> None:
         args.target_false_alarm,
         args.decision_rule,
         args.accept_low_recall,
+        HeldOutWindows.load(args.heldout) if args.heldout else None,
     )
     if "calibration" in report:
         curve = tuple(CurvePoint(**p) for p in report["calibration"]["curve"])

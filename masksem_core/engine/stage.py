@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
+from masksem_core.config import ExperimentConfig
 from masksem_core.engine.builders import open_dataset
 from masksem_core.engine.distributed import replicas_in_sync
 from masksem_core.engine.run_layout import CHECKPOINT, SUMMARY, stage_dir
@@ -81,3 +86,34 @@ def describe(summary: RunSummary) -> str:
         f"last-epoch top-1 {last.top1:.2f} %, top-5 {last.top5:.2f} % on "
         f"{summary.test_samples} test samples"
     )
+
+
+@contextmanager
+def claimed(folder: Path, wait: bool) -> Iterator[bool]:
+    """Hold ``folder``'s lock for the block, so that processes started side by side (studies,
+    cross-validation folds) never run the same stage twice; yields False when another process
+    holds it and ``wait`` is off."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def finished_or_run(
+    config: ExperimentConfig, builder: StageBuilder, what: str, wait: bool = True
+) -> RunSummary | None:
+    """The stage's summary when it has finished; otherwise run (or resume) it. A stage another
+    process is running is waited for, then read, or, without ``wait``, left to it (None)."""
+    folder = stage_dir(config, builder.stage)
+    with claimed(folder, wait=wait) as mine:
+        if not mine:
+            return None
+        if (folder / SUMMARY).is_file():
+            return RunSummary.read(folder)
+        resume = "auto" if (folder / CHECKPOINT).is_file() else None
+        print(f"== {what}" + (" (resuming)" if resume else ""), flush=True)
+        return run_stage(builder, resume)

@@ -43,20 +43,32 @@ def replay(
     return decisions
 
 
-def score_scenario(
-    scenario: Scenario, session: ActionSession, settings: LiveSettings
-) -> dict[str, object]:
-    """The scenario's row: its name, whether its idle time is synthetic, and its scores. The
-    stream's actions are the first person's; anyone else in it stands still (their decisions
-    count as idle ones)."""
-    score = StreamScore()
+def add_scenario(
+    score: StreamScore, scenario: Scenario, session: ActionSession, settings: LiveSettings
+) -> None:
+    """Add the scenario's streams, played through ``session``, to ``score``. The stream's
+    actions are the first person's; anyone else in it stands still (their decisions count as
+    idle ones)."""
     for stream in scenario.streams:
         by_person = replay(stream, session, settings)
         for person in sorted({"0", *by_person}):  # the actor counts even when never decided on
             actions = stream.actions if person == "0" else []
             decisions = by_person.get(person, [])
             score_stream(score, decisions, actions, stream.span, settings.no_action_label)
+
+
+def scenario_row(scenario: Scenario, score: StreamScore) -> dict[str, object]:
+    """The scenario's row: its name, its scores, whether its idle time is synthetic."""
     return {"scenario": scenario.name, **score.summary(), "synthetic_idle": scenario.synthetic_idle}
+
+
+def score_scenario(
+    scenario: Scenario, session: ActionSession, settings: LiveSettings
+) -> dict[str, object]:
+    """The scenario's row for one model."""
+    score = StreamScore()
+    add_scenario(score, scenario, session, settings)
+    return scenario_row(scenario, score)
 
 
 def offline_top1(
@@ -68,6 +80,17 @@ def offline_top1(
     """Top-1 (%) of the model on the split's evaluation windows of its own window mode (clip:
     the centre crop; stream: the window ending where the action ends), seen by ``camera`` (the
     dataset's own camera when None), a prediction counting when it names the action."""
+    correct, windows = offline_counts(session, prepared, split, camera)
+    return 100.0 * correct / windows
+
+
+def offline_counts(
+    session: ActionSession,
+    prepared: PreparedData,
+    split: str,
+    camera: Rotation | None = None,
+) -> tuple[int, int]:
+    """(windows named right, windows) behind :func:`offline_top1`."""
     info, spec = session.info, session.info.window_spec
     if spec.layout != prepared.meta["layout"]:
         raise DataError(
@@ -90,4 +113,4 @@ def offline_top1(
         correct += sum(
             info.class_names[p] == names[y] for p, (_, y) in zip(predicted, batch, strict=True)
         )
-    return 100.0 * correct / len(windows)
+    return correct, len(windows)

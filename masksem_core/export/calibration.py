@@ -4,7 +4,8 @@ at a target rate. Both are stored in the ONNX metadata and used by the live reco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -77,6 +78,7 @@ class Calibration:
     windows: int
     curve: tuple[CurvePoint, ...] = ()  # the detection / false-alarm curve it chose from
     subjects: int = 0  # subjects the validation windows pool (0: not named by the dataset)
+    source: str = ""  # where the windows come from: a validation split, or held-out folds
 
 
 def operating_point(
@@ -132,3 +134,48 @@ def calibrate(
         windows=len(labels),
         curve=tuple(operating_point(probabilities, labels, background, r, rule) for r in rates),
     )
+
+
+@dataclass(frozen=True)
+class HeldOutWindows:
+    """Calibration windows scored by a model that never trained on them: logits (N, K), labels
+    (N,) and each window's subject (N,); one cross-validation fold's, or several pooled."""
+
+    logits: np.ndarray
+    labels: np.ndarray
+    subjects: np.ndarray
+
+    def save(self, path: Path) -> None:
+        np.savez(path, logits=self.logits, labels=self.labels, subjects=self.subjects.astype(str))
+
+    @classmethod
+    def load(cls, path: Path) -> HeldOutWindows:
+        """Read a file :meth:`save` wrote (data only, never pickled objects)."""
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                windows = cls(stored["logits"], stored["labels"], stored["subjects"])
+        except (OSError, ValueError, KeyError) as err:
+            raise CalibrationError(
+                f"{path}: not held-out calibration windows written by training/crossval.py "
+                f"({err}); run the cross-validation again"
+            ) from None
+        n = len(windows.labels)
+        if windows.logits.ndim != 2 or len(windows.logits) != n or len(windows.subjects) != n:
+            raise CalibrationError(f"{path}: logits, labels and subjects disagree in length")
+        return windows
+
+    @classmethod
+    def pooled(cls, parts: list[HeldOutWindows]) -> HeldOutWindows:
+        return cls(
+            np.concatenate([p.logits for p in parts]),
+            np.concatenate([p.labels for p in parts]),
+            np.concatenate([p.subjects.astype(str) for p in parts]),
+        )
+
+    def calibrate(self, target_false_alarm: float, rule: str, source: str) -> Calibration:
+        """:func:`calibrate` on these windows ("no action" is the last class), naming how many
+        subjects they pool and where they come from."""
+        calibration = calibrate(
+            self.logits, self.labels, self.logits.shape[1] - 1, target_false_alarm, rule
+        )
+        return replace(calibration, subjects=len(set(self.subjects.tolist())), source=source)

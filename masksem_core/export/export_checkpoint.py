@@ -29,7 +29,7 @@ from masksem_core.export.calibration import (
     Calibration,
     CalibrationError,
     CurvePoint,
-    calibrate,
+    HeldOutWindows,
     curve_table,
 )
 from masksem_core.export.onnx_export import check_parity, export_classifier
@@ -72,7 +72,31 @@ def real_windows(
     return np.stack([x.numpy() for x, _ in items]), np.array([y for _, y in items])
 
 
+CROSSVAL_SOURCE = "the held-out subjects of a leave-one-subject-out cross-validation"
 CALIBRATION_IDLE_WINDOWS = 16  # per validation action: a 2 % rate is ≥ 16 windows on GTU
+
+
+def calibration_windows(
+    model: ActionClassifier, prepared: PreparedData, data: DataConfig, split: str
+) -> HeldOutWindows:
+    """The model's logits on a split's calibration windows: each action's stream window, and
+    ``CALIBRATION_IDLE_WINDOWS`` idle windows per action; with each window's subject."""
+    windows = stream_windows(
+        prepared, split, data, train=False, idle_windows=CALIBRATION_IDLE_WINDOWS
+    )
+    logits, labels = [], []
+    with torch.no_grad():
+        for start in range(0, len(windows), 64):
+            batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]
+            logits.append(model.eval()(torch.stack([x for x, _ in batch])).numpy())
+            labels += [y for _, y in batch]
+    samples = [prepared.samples[index] for index, *_ in windows.items]
+    subjects = [str(s["extra"].get("subject", "")) for s in samples]
+    return HeldOutWindows(
+        np.concatenate(logits),
+        np.array(labels),
+        np.array([subjects[i % len(subjects)] for i in range(len(windows))]),
+    )
 
 
 def calibrate_on(
@@ -82,32 +106,19 @@ def calibrate_on(
     target_false_alarm: float,
     decision_rule: str,
 ) -> Calibration:
-    """Calibrate ``decision_rule`` on the validation split's stream windows: each action's,
-    and ``CALIBRATION_IDLE_WINDOWS`` idle windows per action. A split of recordings that names
-    a single subject is refused: a threshold chosen on one person does not hold on others."""
+    """Calibrate ``decision_rule`` on the validation split's calibration windows. A split of
+    recordings that names a single subject is refused: a threshold chosen on one person does
+    not hold on others."""
     subjects = split_subjects(prepared, data.val_split)
     if len(subjects) == 1:
         raise CalibrationError(
             f"the calibration split {data.val_split!r} of {prepared.root} holds one subject "
-            f"({subjects[0]}): prepare the data with at least two --val-subjects, so that the "
-            "threshold is chosen on more than one person"
+            f"({subjects[0]}): prepare the data with at least two --val-subjects, or choose the "
+            "threshold by leave-one-subject-out cross-validation (training/crossval.py), so "
+            "that it is chosen on more than one person"
         )
-    windows = stream_windows(
-        prepared, data.val_split, data, train=False, idle_windows=CALIBRATION_IDLE_WINDOWS
-    )
-    logits, labels = [], []
-    with torch.no_grad():
-        for start in range(0, len(windows), 64):
-            batch = [windows[i] for i in range(start, min(start + 64, len(windows)))]
-            logits.append(model.eval()(torch.stack([x for x, _ in batch])).numpy())
-            labels += [y for _, y in batch]
-    calibration = calibrate(
-        np.concatenate(logits),
-        np.array(labels),
-        windows.background,
-        target_false_alarm,
-        decision_rule,
-    )
+    windows = calibration_windows(model, prepared, data, data.val_split)
+    calibration = windows.calibrate(target_false_alarm, decision_rule, f"`{data.val_split}`")
     return replace(calibration, subjects=len(subjects))
 
 
@@ -172,21 +183,34 @@ def export_checkpoint(
     target_false_alarm: float = 0.02,
     decision_rule: str = "action_mass",
     accept_low_recall: bool = False,
+    heldout: HeldOutWindows | None = None,
 ) -> dict:
     """Export, then check parity on random and real windows; optionally add an int8 variant.
     ``attention`` as in :func:`export_classifier`. A stream-mode model with a "no action" class
     and a ``data.val_split`` is calibrated on that split first (temperature, and the threshold
     at which ``decision_rule`` names an action in at most ``target_false_alarm`` of its idle
-    windows); a calibration that names (almost) no action is refused unless
-    ``accept_low_recall``, and then marked."""
+    windows), or on ``heldout``, the pooled held-out windows of a leave-one-subject-out
+    cross-validation (training/crossval.py); a calibration that names (almost) no action is
+    refused unless ``accept_low_recall``, and then marked."""
     model, state = classifier_from_checkpoint(checkpoint)
     config = checkpoint_config(state, checkpoint)
     data = config.data
     prepared = PreparedData(data_root or data.root)
     info = model_info(state, config, prepared, Path(checkpoint).name)
     report: dict = {}
-    if info.window_spec.mode == "stream" and info.background_class and data.val_split:
-        calibration = calibrate_on(model, prepared, data, target_false_alarm, decision_rule)
+    if heldout is not None:
+        if not info.background_class or heldout.logits.shape[1] != len(info.class_names):
+            raise CalibrationError(
+                f"the held-out windows score {heldout.logits.shape[1]} classes; {checkpoint} "
+                f"has {len(info.class_names)} and must be a stream-mode model with a 'no action' "
+                "class of the same cross-validation"
+            )
+    if info.window_spec.mode == "stream" and info.background_class and (heldout or data.val_split):
+        calibration = (
+            heldout.calibrate(target_false_alarm, decision_rule, CROSSVAL_SOURCE)
+            if heldout is not None
+            else calibrate_on(model, prepared, data, target_false_alarm, decision_rule)
+        )
         report["calibration"] = asdict(calibration)
         warning = check_calibration(calibration, accept_low_recall)
         if warning:
@@ -257,7 +281,8 @@ def window_line(data: DataConfig, spec: WindowSpec, report: dict) -> str:
     calibration = report.get("calibration")
     if calibration:
         line += (
-            f" Calibrated on `{data.val_split}` ({calibration['windows']} windows): temperature "
+            f" Calibrated on {calibration.get('source') or data.val_split} "
+            f"({calibration['windows']} windows): temperature "
             f"{calibration['temperature']:.2f}, decision rule `{calibration['decision_rule']}`, "
             f"threshold {calibration['threshold']:.3f} for at "
             f"most {calibration['target_false_alarm']:.0%} idle false alarms (there "
@@ -314,6 +339,21 @@ def export_checks(report: dict) -> list[str]:
     return lines
 
 
+def accuracy_line(data: DataConfig, top1: float, top5: float, windows: int | None) -> str:
+    """The card's accuracy: on the test split, or, for a model trained on every subject of a
+    cross-validation, on its own training windows, said to be a fit and not a test."""
+    if data.test_split == data.train_split:
+        return (
+            f"- **Accuracy on its own training windows (a fit, not a test: trained on every "
+            f"subject; the cross-validation's held-out numbers are the estimate)**: top-1 "
+            f"{top1:.2f} %, top-5 {top5:.2f} % on {windows} windows."
+        )
+    return (
+        f"- **Test accuracy (last epoch, not selected on test)**: top-1 "
+        f"{top1:.2f} %, top-5 {top5:.2f} % on {windows} windows."
+    )
+
+
 def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> Path:
     """A Markdown model card beside the ONNX file: data, split, config, accuracy, checks."""
     import yaml
@@ -346,8 +386,7 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"{config.pretraining.loss_weighting}; then "
         f"{state['stage']} for {state['epoch']} epochs; pretrained checkpoint "
         f"`{state.get('init')}`.",
-        f"- **Test accuracy (last epoch, not selected on test)**: top-1 "
-        f"{last.top1:.2f} %, top-5 {last.top5:.2f} % on {summary.test_samples} windows.",
+        accuracy_line(config.data, last.top1, last.top5, summary.test_samples),
         *export_checks(report),
         "",
         "",
