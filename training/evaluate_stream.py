@@ -8,9 +8,10 @@ Scenarios: each action alone; standing still → action → standing still (idle
 the dataset records it); actions back to back; two people in one message (the second standing
 still); the dataset's real continuous recordings where it has them. Per scenario: instances,
 share detected (the right label published during the action or within 1 s after it), median and
-p90 delay from the action's start, label accuracy during actions, idle false-alarm rate (share
-of decisions while nobody acts that name an action), false alarms per minute and segmental
-F1@{0.10, 0.25, 0.50}; and the offline top-1 of the same model on the same split. Several
+p90 delay from the action's start, label accuracy during actions (and the share of decisions
+there that say "no action"), idle false-alarm rate (share of decisions while nobody acts that
+name an action), false alarms per minute and segmental F1@{0.10, 0.25, 0.50}; and the offline
+top-1 of the same model on the same split. Several
 --model flags compare models in one run. --crossval DIR scores a leave-one-subject-out
 cross-validation (training/crossval.py): each subject's streams through the fold model and
 threshold that never saw them, pooled into one row per scenario. --camera-yaw replays
@@ -50,6 +51,7 @@ COLUMNS = (
     ("median_delay_s", "median delay s", "{:.2f}"),
     ("p90_delay_s", "p90 delay s", "{:.2f}"),
     ("label_accuracy", "label acc.", "{:.1%}"),
+    ("silent_during_actions", "silent in actions", "{:.1%}"),
     ("idle_false_alarm_rate", "idle FA rate", "{:.1%}"),
     ("false_alarms_per_min", "FA / min", "{:.2f}"),
     ("f1_10", "F1@10", "{:.3f}"),

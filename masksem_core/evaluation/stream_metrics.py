@@ -6,7 +6,9 @@ The scores:
 
 - an action is **detected** when its label is published at least once from its start until
   ``grace`` seconds after its end; its **delay** is that first decision's stamp − its start;
-- **label accuracy**: of the decisions stamped inside an action, the share that name it;
+- **label accuracy**: of the decisions stamped inside an action, the share that name it; the
+  share that say "no action" there is **silent during actions** (the rest name another action:
+  which of the two failures limits a model);
 - **idle decisions** are those stamped outside every [start, end + grace]; the **idle
   false-alarm rate** is the share of them that name an action, and **false alarms per minute**
   counts runs of consecutive such decisions per minute of idle time;
@@ -36,6 +38,7 @@ class StreamScore:
     delays: list[float] = field(default_factory=list)
     action_decisions: int = 0
     correct_action_decisions: int = 0
+    silent_action_decisions: int = 0
     idle_decisions: int = 0
     idle_false_alarms: int = 0
     false_alarm_runs: int = 0
@@ -58,6 +61,7 @@ class StreamScore:
             "median_delay_s": float(np.median(delays)) if delays.size else None,
             "p90_delay_s": float(np.percentile(delays, 90)) if delays.size else None,
             "label_accuracy": share(self.correct_action_decisions, self.action_decisions),
+            "silent_during_actions": share(self.silent_action_decisions, self.action_decisions),
             "idle_false_alarm_rate": share(self.idle_false_alarms, self.idle_decisions),
             "false_alarms_per_min": (
                 60.0 * self.false_alarm_runs / self.idle_seconds if self.idle_seconds else None
@@ -140,6 +144,7 @@ def score_stream(
         if inside:
             score.action_decisions += 1
             score.correct_action_decisions += said == inside[-1]
+            score.silent_action_decisions += said == background
         idle = not any(start <= stamp <= end + grace for _, start, end in actions)
         false_alarm = idle and said != background
         if idle:

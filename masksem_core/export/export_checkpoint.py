@@ -307,7 +307,8 @@ def calibration_section(report: dict) -> list[str]:
         ]
     subjects = calibration.get("subjects") or "unnamed"
     lines += [
-        f"Chosen on {calibration['windows']} validation windows ({subjects} subjects pooled); "
+        f"Chosen on {calibration['windows']} windows of {calibration.get('source') or 'validation'}"
+        f" ({subjects} subjects pooled); "
         "another point of this curve is one `score_threshold` parameter away on the robot "
         "(or `--target-false-alarm` at export):",
         "",

@@ -53,6 +53,7 @@ def test_a_scripted_stream_by_hand():
     assert result["instances"] == 2 and result["detected"] == 1.0  # delays 1.0 and 1.5
     assert result["median_delay_s"] == pytest.approx(1.25)
     assert result["label_accuracy"] == pytest.approx(2 / 4)  # inside: 2.5, 3.0, 3.5, 8.5
+    assert result["silent_during_actions"] == pytest.approx(1 / 4)  # 2.5 said no action
     assert result["idle_false_alarm_rate"] == pytest.approx(3 / 5)  # 0.5, 1, 1.5, 6, 6.5
     idle = 12.0 - (5.0 - 2.0) - (10.0 - 8.0)
     assert result["false_alarms_per_min"] == pytest.approx(60 * 2 / idle)
