@@ -128,6 +128,30 @@ def base_parser(description: str, argv: list[str] | None = None) -> argparse.Arg
     return parser
 
 
+def add_calibration_options(parser: argparse.ArgumentParser, windows: str) -> None:
+    """``--target-false-alarm`` and ``--decision-rule`` of a stream-mode model's calibration on
+    ``windows`` (export_onnx.py, crossval.py)."""
+    from masksem_core.runtime.decision_rule import DECISION_RULES
+
+    parser.add_argument(
+        "--target-false-alarm",
+        type=float,
+        default=0.02,
+        help=f"the decision threshold is chosen on {windows} so that at most this share of "
+        "their idle windows name an action (default 0.02); stored in the model with the "
+        "fitted temperature",
+    )
+    parser.add_argument(
+        "--decision-rule",
+        choices=DECISION_RULES,
+        default="action_mass",
+        help="how a calibrated model's probabilities name an action: action_mass (default; "
+        "an action happens when 1 - p(no action) reaches the threshold, and it is the most "
+        "probable action) or top_class (the most probable class, when its probability reaches "
+        "the threshold and it is not 'no action'); chosen on GTU's validation split (README)",
+    )
+
+
 def resolve_config(args: argparse.Namespace) -> ExperimentConfig:
     config = load_experiment(args.config, args.overrides)
     return config if args.threads is None else replace(config, threads=args.threads)

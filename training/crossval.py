@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from masksem_core.runtime.decision_rule import DECISION_RULES
-from masksem_training.cli_common import base_parser, run_main
+from masksem_training.cli_common import add_calibration_options, base_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,18 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-init", action="store_true", help="every fold from random initialisation"
     )
-    parser.add_argument(
-        "--target-false-alarm",
-        type=float,
-        default=0.02,
-        help="each fold's threshold: at most this share of the other folds' held-out idle "
-        "windows name an action (default 0.02; use the value you will export with)",
-    )
-    parser.add_argument(
-        "--decision-rule",
-        choices=DECISION_RULES,
-        default="action_mass",
-        help="the decision rule of the fold models (as export_onnx.py's)",
+    add_calibration_options(
+        parser,
+        "the other folds' held-out windows for each fold (use the value you will export with)",
     )
     args = parser.parse_intermixed_args(argv)
 

@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 from masksem_core.export.onnx_export import ATTENTION_EXPORTS
-from masksem_core.runtime.decision_rule import DECISION_RULES
-from masksem_training.cli_common import report_errors, script_parser
+from masksem_training.cli_common import add_calibration_options, report_errors, script_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,22 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model-card", action="store_true", help="also write a Markdown model card FILE.md"
     )
-    parser.add_argument(
-        "--target-false-alarm",
-        type=float,
-        default=0.02,
-        help="stream-mode models with a 'no action' class and a data.val_split: the decision "
-        "threshold is chosen on that split so that at most this share of its idle windows "
-        "name an action (default 0.02); stored in the model with the fitted temperature",
-    )
-    parser.add_argument(
-        "--decision-rule",
-        choices=DECISION_RULES,
-        default="action_mass",
-        help="how a calibrated model's probabilities name an action: action_mass (default; "
-        "an action happens when 1 - p(no action) reaches the threshold, and it is the most "
-        "probable action) or top_class (the most probable class, when its probability reaches "
-        "the threshold and it is not 'no action'); chosen on GTU's validation split (README)",
+    add_calibration_options(
+        parser,
+        "the windows of a stream-mode model's data.val_split (or of --heldout) with a 'no "
+        "action' class",
     )
     parser.add_argument(
         "--heldout",
