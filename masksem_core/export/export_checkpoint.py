@@ -318,8 +318,9 @@ def calibration_section(report: dict) -> list[str]:
     return lines
 
 
-def export_checks(report: dict) -> list[str]:
-    """The model card's lines on parity, size, attention kernel and the int8 variant."""
+def export_checks(report: dict, split: str) -> list[str]:
+    """The model card's lines on parity (on real windows of ``split``), size, attention kernel
+    and the int8 variant."""
     real = report["real"]
     attention = (
         "fused (ONNX Runtime's MultiHeadAttention, ONNX Runtime only)."
@@ -327,7 +328,8 @@ def export_checks(report: dict) -> list[str]:
         else "standard ONNX MatMul/Softmax."
     )
     lines = [
-        f"- **Export checks**: parity with PyTorch on {real['windows']} real test windows, max "
+        f"- **Export checks**: parity with PyTorch on {real['windows']} real windows of "
+        f"`{split}`, max "
         f"|Δlogit| {real['max_abs_diff']:.1e}, same argmax {real['same_argmax']}; "
         f"{report['parameters']:,} parameters; attention: {attention}"
     ]
@@ -385,10 +387,10 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"- **Training**: pretraining objective masking={config.pretraining.masking}, "
         f"target={config.pretraining.target}, loss weighting "
         f"{config.pretraining.loss_weighting}; then "
-        f"{state['stage']} for {state['epoch']} epochs; pretrained checkpoint "
-        f"`{state.get('init')}`.",
+        f"{state['stage']} for {state['epoch']} epochs; "
+        + (f"pretrained checkpoint `{state['init']}`." if state.get("init") else "from scratch."),
         accuracy_line(config.data, last.top1, last.top5, summary.test_samples),
-        *export_checks(report),
+        *export_checks(report, config.data.test_split),
         "",
         "",
         *calibration_section(report),
