@@ -38,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-init", action="store_true", help="every fold from random initialisation"
     )
+    parser.add_argument(
+        "--folds-only",
+        action="store_true",
+        help="train and export the folds only, not the model of everyone (a study of a "
+        "recipe: its held-out numbers, before deciding to ship it)",
+    )
     add_calibration_options(
         parser,
         "the other folds' held-out windows for each fold (use the value you will export with)",
@@ -81,7 +87,8 @@ def crossvalidate(config, context, args) -> None:
         else (args.init or config.finetune.init or str(pretrained_checkpoint(config)))
     )
     stages = [(fold_config(config, s), f"fold without subject {s}") for s in subjects]
-    stages.append((everyone_config(config), f"everyone ({', '.join(subjects)})"))
+    if not args.folds_only:
+        stages.append((everyone_config(config), f"everyone ({', '.join(subjects)})"))
     print(f"leave-one-subject-out over subjects {', '.join(subjects)}; init {init or 'none'}")
     for wait in (False, True):  # first what nobody else runs, then wait for the others
         for stage_config, what in stages:
@@ -111,7 +118,7 @@ def crossvalidate(config, context, args) -> None:
             heldout=others,
         )
         rows.append((subject, parts[k], report["calibration"]))
-    index = write_index(config, subjects, init)
+    index = write_index(config, subjects, init, args.target_false_alarm)
     print_folds(rows)
     print(f"folds: {index}; pooled held-out windows: {crossval_dir(config) / HELDOUT_FILE}")
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from masksem_core.data.prepared import PreparedData
 from masksem_core.engine.crossval import FOLDS_FILE
+from masksem_core.errors import DataError
 from masksem_core.evaluation.replay import (
     add_scenario,
     offline_counts,
@@ -38,9 +39,9 @@ from masksem_core.evaluation.replay import (
     scenario_row,
     score_scenario,
 )
-from masksem_core.evaluation.stream_metrics import StreamScore
+from masksem_core.evaluation.stream_metrics import StreamScore, realised_false_alarms
 from masksem_core.evaluation.streams import Scenario, build_scenarios, camera_yaw, seen_from
-from masksem_core.runtime.recognizer import LiveSettings
+from masksem_core.runtime.recognizer import LiveSettings, effective_threshold
 from masksem_core.runtime.session import ActionSession
 from masksem_training.cli_common import report_errors, script_parser
 
@@ -53,6 +54,7 @@ COLUMNS = (
     ("label_accuracy", "label acc.", "{:.1%}"),
     ("silent_during_actions", "silent in actions", "{:.1%}"),
     ("idle_false_alarm_rate", "idle FA rate", "{:.1%}"),
+    ("announced_right", "announced right", "{:.1%}"),
     ("false_alarms_per_min", "FA / min", "{:.2f}"),
     ("f1_10", "F1@10", "{:.3f}"),
     ("f1_25", "F1@25", "{:.3f}"),
@@ -157,6 +159,41 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def fold_table(rows: list[dict]) -> str:
+    """Each fold's idle false-alarm rate realised on the person it left out (all scenarios
+    pooled), at the threshold the other folds chose, beside the target."""
+    models = len({row["model"] for row in rows}) > 1
+    lines = [
+        "\nIdle false alarms realised on each person left out, at the threshold the other "
+        "folds chose:",
+        "| " + ("model | " if models else "") + "subject left out | threshold | target | idle "
+        "decisions | realised idle FA | holds |",
+        "|" + "---|" * (6 + models),
+    ]
+    for row in rows:
+        target, rate = row["target_false_alarm"], row["idle_false_alarm_rate"]
+        cells = [
+            row["subject"],
+            f"{row['threshold']:.3f}",
+            "—" if target is None else f"{target:.1%}",
+            str(row["idle_decisions"]),
+            "—" if rate is None else f"{rate:.1%}",
+            {True: "yes", False: "**no**", None: "—"}[row["holds"]],
+        ]
+        lines.append("| " + " | ".join(([model_name(row)] if models else []) + cells) + " |")
+    return "\n".join(lines)
+
+
+def false_alarm_classes(rows: list[dict]) -> str:
+    """The actions idle decisions named, most frequent first, per scenario row."""
+    lines = ["\nIdle false alarms by the action they named:"]
+    for row in rows:
+        counts = row["idle_false_alarms_by_class"]
+        named = ", ".join(f"{label} {count}" for label, count in counts.items())
+        lines.append(f"- {model_name(row)}, {row['scenario']}: {named}")
+    return "\n".join(lines)
+
+
 def model_name(row: dict) -> str:
     """A model's name in the table: its file, or its recipe's folder and folds."""
     if "folds" in row:
@@ -192,7 +229,13 @@ def evaluate(args: argparse.Namespace) -> None:
                 else ""
             )
         )
-        print(table(rows))
+        print(table([row for row in rows if row["scenario"] != "fold"]))
+        folds = [row for row in rows if row["scenario"] == "fold"]
+        if folds:
+            print(fold_table(folds))
+        classes = [row for row in rows if row.get("idle_false_alarms_by_class")]
+        if classes:
+            print(false_alarm_classes(classes))
 
 
 def chosen_scenarios(
@@ -240,16 +283,12 @@ def crossval_rows(
     folder: Path, args: argparse.Namespace, settings: LiveSettings, emit: Callable[[dict], None]
 ) -> None:
     """A cross-validation's rows: each scenario pooled over the folds, every subject's streams
-    played through the fold model (and threshold) that never saw that subject; then offline."""
-    index_path = folder / FOLDS_FILE
-    if not index_path.is_file():
-        raise SystemExit(
-            f"error: {folder} holds no {FOLDS_FILE}; run training/crossval.py (it writes "
-            "<output_dir>/crossval) to the end first"
-        )
-    index = json.loads(index_path.read_text())
+    played through the fold model (and threshold) that never saw that subject; then offline;
+    then one row per fold: its idle false-alarm rate realised on its subject's streams at the
+    threshold the other folds chose, beside the target it was chosen for."""
+    index = fold_index(folder)
     prepared = PreparedData(args.data or index["data"])
-    folds = [(opened(Path(f["model"])), f["split"]) for f in index["folds"]]
+    folds = [(f["subject"], opened(Path(f["model"])), f["split"]) for f in index["folds"]]
     for yaw in args.camera_yaw or [0.0]:
         camera = camera_yaw(yaw)
         given = {
@@ -259,16 +298,53 @@ def crossval_rows(
             "folds": len(folds),
         }
         scores: dict[str, tuple[Scenario, StreamScore]] = {}
+        fold_rows = []
         correct = windows = 0
-        for session, split in folds:
+        for subject, session, split in folds:
+            mine: dict[str, StreamScore] = {}
             for scenario in chosen_scenarios(prepared, split, args):
                 _, score = scores.setdefault(scenario.name, (scenario, StreamScore()))
-                add_scenario(score, seen_from(scenario, camera), session, settings)
-            right, seen = offline_counts(session, prepared, split, camera)
-            correct, windows = correct + right, windows + seen
+                seen = seen_from(scenario, camera)
+                add_scenario(score, seen, session, settings)
+                add_scenario(mine.setdefault(scenario.name, StreamScore()), seen, session, settings)
+            right, seen_windows = offline_counts(session, prepared, split, camera)
+            correct, windows = correct + right, windows + seen_windows
+            threshold = effective_threshold(settings, session.info)
+            fold_rows.append(
+                realised_false_alarms(subject, mine, threshold, index.get("target_false_alarm"))
+            )
         for scenario, score in scores.values():
             emit({**given, **scenario_row(scenario, score)})
         emit({**given, "scenario": "offline", "top1": 100.0 * correct / windows})
+        for row in fold_rows:
+            emit({**given, **row})
+
+
+def fold_index(folder: Path) -> dict:
+    """The cross-validation's folds.json, with every fold's model present; a clear exit 2
+    otherwise."""
+    index_path = folder / FOLDS_FILE
+    if not index_path.is_file():
+        raise DataError(
+            f"{folder} holds no {FOLDS_FILE}; run training/crossval.py (it writes "
+            "<output_dir>/crossval) to the end first"
+        )
+    try:
+        index = json.loads(index_path.read_text())
+        folds = index["folds"]
+        missing = [f["model"] for f in folds if not Path(f["model"]).is_file()]
+    except (ValueError, KeyError, TypeError) as err:
+        raise DataError(
+            f"{index_path} is not a fold index of training/crossval.py ({err})"
+        ) from None
+    if not folds:
+        raise DataError(f"{index_path} lists no fold")
+    if missing:
+        raise DataError(
+            f"{index_path}: fold model {missing[0]} does not exist ({len(missing)} of "
+            f"{len(folds)} missing); run training/crossval.py to the end again"
+        )
+    return index
 
 
 def main(argv: list[str] | None = None) -> int:

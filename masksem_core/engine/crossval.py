@@ -119,14 +119,23 @@ def everyone_config(config: ExperimentConfig) -> ExperimentConfig:
     return replace(config, data=data, output_dir=str(crossval_dir(config) / "all"))
 
 
-def write_index(config: ExperimentConfig, subjects: list[str], init: str | None) -> Path:
-    """``folds.json``: which subject each fold leaves out, its split, its ONNX model, and the
-    model of everyone (what evaluate_stream --crossval and the README read)."""
+def write_index(
+    config: ExperimentConfig,
+    subjects: list[str],
+    init: str | None,
+    target_false_alarm: float | None = None,
+    everyone: Path | None = None,
+) -> Path:
+    """``folds.json``: which subject each fold leaves out, its split, its ONNX model, the idle
+    false-alarm rate its threshold was chosen for on the other folds, and the model of
+    everyone (``everyone``, default its fine-tuning checkpoint; what evaluate_stream
+    --crossval and the README read)."""
     root = crossval_dir(config)
     index = {
         "experiment": config.experiment,
         "data": config.data.root,
         "init": init or "scratch",
+        "target_false_alarm": target_false_alarm,
         "subjects": subjects,
         "folds": [
             {
@@ -136,7 +145,9 @@ def write_index(config: ExperimentConfig, subjects: list[str], init: str | None)
             }
             for s in subjects
         ],
-        "everyone": str(Path(everyone_config(config).output_dir) / "finetune" / "last.pt"),
+        "everyone": str(
+            everyone or Path(everyone_config(config).output_dir) / "finetune" / "last.pt"
+        ),
         "heldout": str(root / HELDOUT_FILE),
     }
     write_json_atomic(root / FOLDS_FILE, index)

@@ -12,6 +12,12 @@ The scores:
 - **idle decisions** are those stamped outside every [start, end + grace]; the **idle
   false-alarm rate** is the share of them that name an action, and **false alarms per minute**
   counts runs of consecutive such decisions per minute of idle time;
+- **announced right**: an announcement is a decision that names an action other than the
+  person's previous decision (what a robot acts on: the label changing to an action); it is
+  right when an action of that label spans its stamp (from its start to ``grace`` seconds
+  after its end);
+- **idle false alarms by class**: the idle decisions that name an action, counted by the
+  action they name;
 - **segmental F1@τ** (MS-TCN's): the decision sequence and the truth sampled at the decision
   stamps are cut into segments of equal label ("no action" is no segment); a predicted segment
   is a true positive when it overlaps an unmatched truth segment of its label with IoU ≥ τ;
@@ -20,6 +26,7 @@ The scores:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +50,9 @@ class StreamScore:
     idle_false_alarms: int = 0
     false_alarm_runs: int = 0
     idle_seconds: float = 0.0
+    announcements: int = 0
+    announcements_right: int = 0
+    idle_false_alarms_by_class: Counter = field(default_factory=Counter)
     segments: dict[float, list[int]] = field(
         default_factory=lambda: {t: [0, 0, 0] for t in F1_THRESHOLDS}  # tp, fp, fn
     )
@@ -63,6 +73,10 @@ class StreamScore:
             "label_accuracy": share(self.correct_action_decisions, self.action_decisions),
             "silent_during_actions": share(self.silent_action_decisions, self.action_decisions),
             "idle_false_alarm_rate": share(self.idle_false_alarms, self.idle_decisions),
+            "idle_decisions": self.idle_decisions,
+            "idle_false_alarms_by_class": dict(self.idle_false_alarms_by_class.most_common()),
+            "announcements": self.announcements,
+            "announced_right": share(self.announcements_right, self.announcements),
             "false_alarms_per_min": (
                 60.0 * self.false_alarm_runs / self.idle_seconds if self.idle_seconds else None
             ),
@@ -138,7 +152,14 @@ def score_stream(
             score.delays.append(hits[0] - start)
     truth = []
     previous_false_alarm = False
+    previous = background
     for stamp, said in decisions:
+        if said not in (background, previous):
+            score.announcements += 1
+            score.announcements_right += any(
+                label == said and start <= stamp <= end + grace for label, start, end in actions
+            )
+        previous = said
         inside = [label for label, start, end in actions if start <= stamp <= end]
         truth.append(inside[-1] if inside else background)
         if inside:
@@ -150,6 +171,8 @@ def score_stream(
         if idle:
             score.idle_decisions += 1
             score.idle_false_alarms += false_alarm
+            if false_alarm:
+                score.idle_false_alarms_by_class[said] += 1
             score.false_alarm_runs += false_alarm and not previous_false_alarm
         previous_false_alarm = false_alarm
     score.idle_seconds += idle_seconds(actions, *span, grace)
@@ -161,3 +184,30 @@ def score_stream(
         score.segments[threshold] = [
             a + b for a, b in zip(score.segments[threshold], counts, strict=True)
         ]
+
+
+def realised_false_alarms(
+    subject: str,
+    by_scenario: dict[str, StreamScore],
+    threshold: float,
+    target: float | None,
+) -> dict[str, object]:
+    """One cross-validation fold's idle false-alarm rate realised on the streams of the person
+    it left out (every scenario's idle decisions pooled, and each scenario's), at the
+    ``threshold`` the other folds' held-out windows chose for ``target``; ``holds`` says
+    whether the realised rate stays at or under the target."""
+    idle = sum(score.idle_decisions for score in by_scenario.values())
+    alarms = sum(score.idle_false_alarms for score in by_scenario.values())
+    rate = alarms / idle if idle else None
+    return {
+        "scenario": "fold",
+        "subject": subject,
+        "threshold": threshold,
+        "target_false_alarm": target,
+        "idle_decisions": idle,
+        "idle_false_alarm_rate": rate,
+        "by_scenario": {
+            name: score.summary()["idle_false_alarm_rate"] for name, score in by_scenario.items()
+        },
+        "holds": None if target is None or rate is None else rate <= target,
+    }

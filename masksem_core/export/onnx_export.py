@@ -1,4 +1,5 @@
-"""Export encoder + head to one self-contained ONNX file with metadata, and check parity."""
+"""Export a classifier (encoder + head, or the yardstick) to one self-contained ONNX file with
+metadata, and check parity."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from torch import nn
 
 from masksem_core.atomic import atomic_path
 from masksem_core.errors import MaskSemError
-from masksem_core.model import ActionClassifier
 from masksem_core.model.transformer import attention_path
 from masksem_core.runtime.model_info import ModelInfo
 
@@ -29,14 +30,15 @@ ATTENTION_EXPORTS = {"standard": "matmul", "fused": "onnxruntime"}
 
 
 def export_classifier(
-    model: ActionClassifier,
+    model: nn.Module,
     out: str | Path,
     info: ModelInfo,
     bodies: int = 1,
     opset: int = OPSET,
     attention: str = "standard",
 ) -> Path:
-    """Write ``model`` as ONNX: input ``skeleton`` (B, M, T, V, C), output ``logits`` (B, K);
+    """Write ``model`` (any module from (B, M, T, V, C) windows of ``info``'s window
+    specification to logits) as ONNX: input ``skeleton`` (B, M, T, V, C), output ``logits`` (B, K);
     B and M dynamic; ``info`` becomes the file's metadata props.
 
     ``attention``: ``standard`` writes attention as plain ONNX MatMul/Softmax (any runtime);
@@ -47,8 +49,8 @@ def export_classifier(
         raise ValueError(f"attention must be one of {sorted(ATTENTION_EXPORTS)}, got {attention!r}")
     out = Path(out)
     model = model.eval().float()
-    enc = model.encoder
-    example = torch.zeros(2, bodies, enc.window, enc.num_joints, enc.in_channels)
+    spec = info.window_spec
+    example = torch.zeros(2, bodies, spec.frames, spec.num_joints, 3)
     with (
         atomic_path(out) as tmp,
         warnings.catch_warnings(),
@@ -87,16 +89,18 @@ def read_metadata(path: str | Path) -> ModelInfo:
     return ModelInfo.from_metadata({p.key: p.value for p in graph.metadata_props}, str(path))
 
 
-def check_parity(
-    model: ActionClassifier, session, windows: np.ndarray, tolerance: float = 1e-4
-) -> dict:
+def check_parity(model: nn.Module, session, windows: np.ndarray, tolerance: float = 1e-4) -> dict:
     """Compare PyTorch and ONNX Runtime logits on (B, M, T, V, C) windows; raise on mismatch."""
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(windows)).numpy()
-    got = session.logits(windows)
+    return compare_logits(expected, session.logits(windows), tolerance)
+
+
+def compare_logits(expected: np.ndarray, got: np.ndarray, tolerance: float = 1e-4) -> dict:
+    """The parity report of ``got`` (B, K) against ``expected``; ParityError on a mismatch."""
     max_diff = float(np.abs(expected - got).max())
     same_argmax = bool((expected.argmax(1) == got.argmax(1)).all())
-    report = {"max_abs_diff": max_diff, "same_argmax": same_argmax, "windows": len(windows)}
+    report = {"max_abs_diff": max_diff, "same_argmax": same_argmax, "windows": len(got)}
     if max_diff > tolerance or not same_argmax:
         raise ParityError(
             f"parity check failed, the ONNX file is not trustworthy: max |Δlogit| {max_diff:.2e} "

@@ -161,6 +161,18 @@ def test_crossval_end_to_end(mine, tmp_path):
     recordings = next(r for r in rows if r["scenario"] == "recordings")
     assert recordings["folds"] == 3 and recordings["init"] == "scratch"
     assert recordings["instances"] == 3 * 5  # alice, bob, carol: 3 + 2 actions each; never dan
-    assert rows[-1]["scenario"] == "offline" and 0.0 <= rows[-1]["top1"] <= 100.0
+    offline = next(r for r in rows if r["scenario"] == "offline")
+    assert 0.0 <= offline["top1"] <= 100.0
+    assert "announced_right" in recordings and "idle_false_alarms_by_class" in recordings
+    folds = [r for r in rows if r["scenario"] == "fold"]
+    assert [r["subject"] for r in folds] == ["alice", "bob", "carol"]
+    for row in folds:
+        fold_model = root / f"subject_{row['subject']}" / "model.onnx"
+        assert row["threshold"] == pytest.approx(ActionSession(fold_model).info.score_threshold)
+        assert row["target_false_alarm"] == float(TARGET)
+        assert row["holds"] == (row["idle_false_alarm_rate"] <= float(TARGET))
     missing = run_script("evaluate_stream", "--crossval", tmp_path)
-    assert missing.returncode != 0 and "folds.json" in missing.stderr
+    assert missing.returncode == 2 and "folds.json" in missing.stderr
+    (root / "subject_bob" / "model.onnx").unlink()
+    gone = run_script("evaluate_stream", "--crossval", root)
+    assert gone.returncode == 2 and "subject_bob/model.onnx does not exist" in gone.stderr
