@@ -482,6 +482,18 @@ def write_report(results: list[dict], docs: Path) -> Path:
                 f"{', '.join(str(r['seed']) for r in sorted(group, key=lambda r: r['seed']))} | "
                 f"{wall:.1f}{where} |"
             )
+        yardstick = [
+            r
+            for r in results
+            if r["protocol"] == "yardstick" and r["dataset"] == dataset and r["recipe"] == recipe
+        ]
+        if yardstick:
+            lines.append(
+                f"| yardstick: linear model on hand-made features (`bench/yardstick.py`) | — | "
+                f"{mean_std([r['top1'] for r in yardstick])} | "
+                f"{', '.join(str(r['seed']) for r in sorted(yardstick, key=lambda r: r['seed']))}"
+                f" | {statistics.mean(r['wall_s'] for r in yardstick) / 60:.1f} |"
+            )
         schedules = sorted({r["pretrain_epochs"] for r in rows} - {0})
         claims = [
             (

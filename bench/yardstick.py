@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from machine import describe  # bench/ is the script's folder
@@ -85,6 +86,16 @@ def parse_args(argv: list[str] | None):
     )
     add_calibration_options(parser, "the other folds' held-out windows for each fold")
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="also write the test row into the study's results (docs/results.json of "
+        "bench/ablation.py), beside the learned rows of the same dataset and --recipe",
+    )
+    parser.add_argument(
+        "--recipe", default="normalised", help="the study recipe the data options are (--record)"
+    )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     args = parser.parse_args(argv)
     if args.config is None and args.data is None:
@@ -111,7 +122,23 @@ def experiment(args):
     return load_experiment(name, overrides)
 
 
+def record(args, row: dict, wall_s: float) -> None:
+    """The test row as a record of bench/ablation.py's results (its key fields set)."""
+    from ablation import save_record  # bench/ is the script's folder
+
+    entry = {
+        **row,
+        "variant": "yardstick",
+        "pretrain_epochs": 0,
+        "protocol": "yardstick",
+        "recipe": args.recipe,
+        "wall_s": round(wall_s, 1),
+    }
+    save_record(args.record, entry)
+
+
 def run(args) -> None:
+    started = time.monotonic()
     config = experiment(args)
     settings = grid(args.frames, args.l2)
     base = {
@@ -182,6 +209,8 @@ def run(args) -> None:
                 **vars(best),
             }
         )
+    if args.record is not None and test is not None:
+        record(args, rows[-1], time.monotonic() - started)
     if args.json:
         return
     print(describe(__import__("torch").get_num_threads()))

@@ -128,6 +128,58 @@ def base_parser(description: str, argv: list[str] | None = None) -> argparse.Arg
     return parser
 
 
+def add_init_options(parser: argparse.ArgumentParser, default: str) -> None:
+    """Where a fine-tune starts: ``--init``, ``--no-init`` (the same architecture, random
+    weights) and ``--allow-input-mismatch`` (finetune.py, crossval.py)."""
+    parser.add_argument(
+        "--init",
+        metavar="CHECKPOINT",
+        help=f"pretrained checkpoint, possibly of another dataset (transfer); default: {default}",
+    )
+    parser.add_argument(
+        "--no-init",
+        action="store_true",
+        help="train from random initialisation (the supervised baseline) with the architecture "
+        "of --init when given, else of the default init (its checkpoint's), so that the "
+        "from-scratch twin is the same model",
+    )
+    parser.add_argument(
+        "--allow-input-mismatch",
+        action="store_true",
+        help="fine-tune although the data settings that decide the encoder's input "
+        "(data.normalise_view, data.normalise_scale, data.window) differ from its "
+        "pretraining's (refused otherwise; recorded in the checkpoint and model card)",
+    )
+
+
+def initialisation(config, args: argparse.Namespace):
+    """(config with the architecture that loads, init checkpoint or None, allowed input
+    mismatches) for ``args`` of :func:`add_init_options`; model.* values set on the command
+    line must agree with the init's architecture."""
+    from masksem_core.engine.initialisation import resolve_initialisation
+
+    keys = {item.split("=", 1)[0] for item in args.overrides if "=" in item}
+    explicit = {
+        key.split(".", 1)[1]: getattr(config.model, key.split(".", 1)[1])
+        for key in keys
+        if key.startswith("model.")
+    }
+    return resolve_initialisation(
+        config, args.init, args.no_init, explicit, args.allow_input_mismatch
+    )
+
+
+def non_negative_int(text: str) -> int:
+    """An integer ≥ 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative; a seed is an integer ≥ 0")
+    return value
+
+
 def add_calibration_options(parser: argparse.ArgumentParser, windows: str) -> None:
     """``--target-false-alarm`` and ``--decision-rule`` of a stream-mode model's calibration on
     ``windows`` (export_onnx.py, crossval.py)."""

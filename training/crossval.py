@@ -24,20 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from masksem_training.cli_common import add_calibration_options, base_parser, run_main
+from masksem_training.cli_common import (
+    add_calibration_options,
+    add_init_options,
+    base_parser,
+    initialisation,
+    run_main,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__, argv)
-    parser.add_argument(
-        "--init",
-        metavar="CHECKPOINT",
-        help="pretrained checkpoint every fold starts from (default: the config's "
-        "finetune.init, else <output_dir>/pretrain/last.pt)",
-    )
-    parser.add_argument(
-        "--no-init", action="store_true", help="every fold from random initialisation"
-    )
+    add_init_options(parser, "the config's finetune.init, else <output_dir>/pretrain/last.pt")
     parser.add_argument(
         "--folds-only",
         action="store_true",
@@ -69,7 +67,7 @@ def crossvalidate(config, context, args) -> None:
         subject_split,
         write_index,
     )
-    from masksem_core.engine.run_layout import CHECKPOINT, pretrained_checkpoint, stage_dir
+    from masksem_core.engine.run_layout import CHECKPOINT, stage_dir
     from masksem_core.engine.stage import finished_or_run
     from masksem_core.engine.tasks import FineTuning
     from masksem_core.export.calibration import HeldOutWindows
@@ -81,18 +79,16 @@ def crossvalidate(config, context, args) -> None:
 
     prepared = PreparedData(config.data.root)
     subjects = add_crossval_splits(prepared, config, save=context.is_main)
-    init = (
-        None
-        if args.no_init
-        else (args.init or config.finetune.init or str(pretrained_checkpoint(config)))
-    )
+    config, init, mismatch = initialisation(config, args)
     stages = [(fold_config(config, s), f"fold without subject {s}") for s in subjects]
     if not args.folds_only:
         stages.append((everyone_config(config), f"everyone ({', '.join(subjects)})"))
     print(f"leave-one-subject-out over subjects {', '.join(subjects)}; init {init or 'none'}")
     for wait in (False, True):  # first what nobody else runs, then wait for the others
         for stage_config, what in stages:
-            finished_or_run(stage_config, FineTuning(stage_config, context, init), what, wait)
+            finished_or_run(
+                stage_config, FineTuning(stage_config, context, init, mismatch), what, wait
+            )
     if not context.is_main:
         return
     parts = []

@@ -13,25 +13,20 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-from masksem_core.engine.run_layout import pretrained_checkpoint
 from masksem_core.engine.stage import run_stage
 from masksem_core.engine.tasks import FineTuning
-from masksem_training.cli_common import base_parser, run_main
+from masksem_training.cli_common import (
+    add_init_options,
+    base_parser,
+    initialisation,
+    non_negative_int,
+    run_main,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__, argv)
-    parser.add_argument(
-        "--init",
-        metavar="CHECKPOINT",
-        help="pretrained checkpoint, possibly of another dataset (transfer); "
-        "default: <output_dir>/pretrain/last.pt",
-    )
-    parser.add_argument(
-        "--no-init",
-        action="store_true",
-        help="train from random initialisation (supervised baseline)",
-    )
+    add_init_options(parser, "the config's finetune.init, else <output_dir>/pretrain/last.pt")
     parser.add_argument(
         "--label-fraction",
         type=float,
@@ -41,24 +36,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--seed",
-        type=int,
-        default=0,
-        help="seed of the label-fraction subset (report mean ± std over seeds)",
+        type=non_negative_int,
+        help="the run's seed (initial weights, data order, augmentation) and the "
+        "label-fraction subset's: the keys seed and finetune.label_seed (default: the "
+        "config's; report mean ± std over seeds)",
     )
     args = parser.parse_intermixed_args(argv)
+    if args.seed is not None:  # as overrides, so that --print-config and the summary show it
+        args.overrides += [f"seed={args.seed}", f"finetune.label_seed={args.seed}"]
 
     def body(config, context):
         if args.label_fraction is not None:
-            finetune = replace(
-                config.finetune, label_fraction=args.label_fraction, label_seed=args.seed
+            config = replace(
+                config, finetune=replace(config.finetune, label_fraction=args.label_fraction)
             )
-            config = replace(config, finetune=finetune)
-        init = (
-            None
-            if args.no_init
-            else (args.init or config.finetune.init or str(pretrained_checkpoint(config)))
-        )
-        run_stage(FineTuning(config, context, init), args.resume)
+        config, init, mismatch = initialisation(config, args)
+        run_stage(FineTuning(config, context, init, mismatch), args.resume)
 
     return run_main(args, body)
 

@@ -21,6 +21,7 @@ from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
 from masksem_core.data.utkinect import LABELS_FILE, read_action_labels
 from masksem_core.errors import DataError
 from masksem_core.skeleton import NTU25, SkeletonLayout, get_layout, layout_for_joint_count
+from masksem_core.windows import MIN_LENGTH
 
 
 @dataclass
@@ -48,6 +49,19 @@ class PreparationReport:
             per_class = Counter(label for _, label, _, _ in prepared.actions(split))
             counts = ", ".join(f"{names[c]}:{per_class[c]}" for c in sorted(per_class))
             lines.append(f"  {split}: {len(indices)} samples ({counts})")
+        lengths = [
+            end - first
+            for index in range(len(prepared.samples))
+            for _, first, end in prepared.intervals(index)
+        ]
+        short = sum(length < MIN_LENGTH for length in lengths)
+        if short:
+            lines.append(
+                f"  short clips: {short} of {len(lengths)} actions have fewer than {MIN_LENGTH} "
+                f"frames (median {int(np.median(lengths))}), the default data.min_crop_frames: "
+                "a clip-mode training crop takes them whole (stretched to the window); set "
+                "data.min_crop_frames lower (e.g. 16) for crops that vary"
+            )
         lines.append(f"  skipped: {len(self.skipped)}")
         lines.extend(f"    {path}: {reason}" for path, reason in self.skipped)
         lines.extend(f"  note: {note}" for note in self.notes)

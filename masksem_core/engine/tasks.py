@@ -230,6 +230,7 @@ class _Classification:
     head = "linear"
     drop_path = 0.0
     head_dropout = 0.0
+    input_mismatch: tuple[str, ...] = ()  # input settings allowed to differ from the init's
 
     def __init__(
         self, config: ExperimentConfig, context: DistributedContext, init: str | None
@@ -266,8 +267,18 @@ class _Classification:
                     f"{self.config.data.root} (layout {layout.name}): {err}"
                 ) from None
             load_state_strict(model.encoder, state, f"encoder of {self.init}")
-            if source.name != layout.name and self.context.is_main:
-                log.info(f"encoder of {self.init} mapped from {source.name} to {layout.name}")
+            if self.context.is_main:
+                moved = sum(tensor.numel() for tensor in state.values())
+                mapping = (
+                    f"mapped from layout {source.name} to {layout.name} (each joint's "
+                    "positional row from its counterpart)"
+                    if source.name != layout.name
+                    else f"layout {layout.name}"
+                )
+                log.info(
+                    f"encoder loaded from {self.init}: {moved:,} parameters in {len(state)} "
+                    f"tensors, {mapping}"
+                )
         return model
 
     def test_loader(self, prepared: PreparedData) -> DataLoader:
@@ -323,6 +334,7 @@ class _Classification:
                 "class_names": model_class_names(prepared, self.config.data),
                 "head": self.head,
                 "init": self.init,
+                "input_mismatch": list(self.input_mismatch),
             },
             **parts,
         )
@@ -430,9 +442,14 @@ class FineTuning(_Classification):
     stage = "finetune"
 
     def __init__(
-        self, config: ExperimentConfig, context: DistributedContext, init: str | None
+        self,
+        config: ExperimentConfig,
+        context: DistributedContext,
+        init: str | None,
+        input_mismatch: tuple[str, ...] = (),
     ) -> None:
         super().__init__(config, context, init)
+        self.input_mismatch = tuple(input_mismatch)
         cfg = config.finetune
         self.folder = finetune_folder(config)
         self.head, self.drop_path, self.head_dropout = cfg.head, cfg.drop_path, cfg.head_dropout

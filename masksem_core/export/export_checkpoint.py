@@ -388,7 +388,13 @@ def write_model_card(report: dict, checkpoint: str | Path, out: str | Path) -> P
         f"target={config.pretraining.target}, loss weighting "
         f"{config.pretraining.loss_weighting}; then "
         f"{state['stage']} for {state['epoch']} epochs; "
-        + (f"pretrained checkpoint `{state['init']}`." if state.get("init") else "from scratch."),
+        + (f"pretrained checkpoint `{state['init']}`." if state.get("init") else "from scratch.")
+        + (
+            " **Its input differs from the encoder's pretraining (allowed with "
+            f"--allow-input-mismatch): {'; '.join(state['input_mismatch'])}.**"
+            if state.get("input_mismatch")
+            else ""
+        ),
         accuracy_line(config.data, last.top1, last.top5, summary.test_samples),
         *export_checks(report, config.data.test_split),
         "",

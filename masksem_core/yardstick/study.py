@@ -48,7 +48,7 @@ from masksem_core.yardstick.classifier import YardstickClassifier, top1
 from masksem_core.yardstick.features import YardstickError
 
 FRAMES = (12, 16, 20, 24)  # resampled frames tried
-L2 = (1e-3, 1e-2, 1e-1, 1.0)  # L2 strengths tried (on standardised features)
+L2 = (1e-3, 1e-2, 1e-1, 1.0, 10.0)  # L2 strengths tried (on standardised features)
 PASSES = 10  # draws of every training window
 INIT = "yardstick"  # what the yardstick's ONNX metadata and fold index give as its init
 
