@@ -119,6 +119,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pyskl only: frames per second of the sequences (default 30); stream-mode "
         "training and the streaming evaluation play them at this rate",
     )
+    parser.add_argument(
+        "--skip-bad-labels",
+        action="store_true",
+        help="recordings with labels (utkinect): prepare without a take whose label is wrong "
+        "(each printed, in words) instead of refusing with exit 2",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.export_pyskl is None and (args.dataset is None or args.out is None):
@@ -171,6 +177,7 @@ def prepare(args: argparse.Namespace) -> None:
             fps=args.fps,
             val_subjects=args.val_subjects,
             test_subjects=args.test_subjects,
+            skip_bad_labels=args.skip_bad_labels,
         )
     print(report.summary())
 

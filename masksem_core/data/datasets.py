@@ -94,7 +94,7 @@ def _gtu_splits(samples: list[dict], _src: Path) -> dict[str, list[int]]:
 
 
 def _utkinect_items(src: Path) -> list[tuple[Path, list, Path]]:
-    labels_path = src / utkinect.LABELS_FILE
+    labels_path = utkinect.labels_file(src)
     labels, _notes = utkinect.read_action_labels(labels_path)
     recordings = _require(list(src.glob("joints_s*_e*.txt")), src, "UTKinect joints_sSS_eEE.txt")
     missing = [p.name for p in recordings if p.stem.removeprefix("joints_") not in labels]

@@ -18,7 +18,7 @@ from masksem_core.data.prepared import PreparedData, write_prepared
 from masksem_core.data.pyskl import read_pyskl, write_pyskl
 from masksem_core.data.recordings import read_recordings, subject_splits
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
-from masksem_core.data.utkinect import LABELS_FILE, read_action_labels
+from masksem_core.data.utkinect import labels_file, read_action_labels
 from masksem_core.errors import DataError
 from masksem_core.skeleton import NTU25, SkeletonLayout, get_layout, layout_for_joint_count
 from masksem_core.windows import MIN_LENGTH
@@ -68,17 +68,40 @@ class PreparationReport:
         return "\n".join(lines)
 
 
-def _read(job: tuple[str, object]) -> tuple[object, list[SkeletonSequence] | str]:
+@dataclass(frozen=True)
+class BadLabel:
+    """A labels-file problem found while reading an item (the file, line and reason, in words):
+    the preparation refuses, or skips the item with ``skip_bad_labels``."""
+
+    text: str
+
+
+def item_file(item: object) -> str:
+    """The file an item of a dataset's list is read from (an item may carry its labels)."""
+    return str(item[0] if isinstance(item, tuple) else item)
+
+
+def _read(job: tuple[str, object]) -> tuple[object, list[SkeletonSequence] | str | BadLabel]:
     dataset, item = job
     try:
         return item, get_spec(dataset).read_item(item)
     except SkeletonFileError as err:
+        if err.path != item_file(item):  # the item's labels, not its skeletons
+            return item, BadLabel(str(err))
         return item, err.reason if err.line is None else f"line {err.line}: {err.reason}"
 
 
 def _parse_all(
-    dataset: str, items: list, workers: int, report: PreparationReport, progress: bool
+    dataset: str,
+    items: list,
+    workers: int,
+    report: PreparationReport,
+    progress: bool,
+    skip_bad_labels: bool = False,
 ) -> Iterator[SkeletonSequence]:
+    """The items' sequences; an unreadable skeleton file is skipped with its reason, a bad
+    label refuses the preparation (DataError naming the labels file and line) unless
+    ``skip_bad_labels``, then its item is skipped, said in words."""
     jobs = [(dataset, item) for item in items]
     bar = tqdm(total=len(jobs), desc=f"parsing {dataset}", unit="file", disable=not progress)
     if workers > 1:
@@ -89,8 +112,16 @@ def _parse_all(
     try:
         for item, outcome in results:
             bar.update()
+            if isinstance(outcome, BadLabel):
+                if not skip_bad_labels:
+                    raise DataError(
+                        f"{outcome.text}. Correct the label, or pass --skip-bad-labels to "
+                        "prepare without the take it belongs to"
+                    )
+                report.skipped.append((item_file(item), f"its label: {outcome.text}"))
+                continue
             if isinstance(outcome, str):
-                report.skipped.append((str(item), outcome))
+                report.skipped.append((item_file(item), outcome))
                 continue
             yield from outcome
     finally:
@@ -113,6 +144,7 @@ def prepare_dataset(
     fps: float | None = None,
     val_subjects: list[str] | None = None,
     test_subjects: list[str] | None = None,
+    skip_bad_labels: bool = False,
 ) -> PreparationReport:
     """Read ``src`` in its original format and write the prepared format to ``out``.
 
@@ -140,7 +172,9 @@ def prepare_dataset(
             f"--layout, --joint-order, --class-names and --fps are for pyskl pickles; {dataset} "
             "defines its own"
         )
-    return _prepare_known(dataset, src, out, workers, max_frames, overwrite, progress, *subjects)
+    return _prepare_known(
+        dataset, src, out, workers, max_frames, overwrite, progress, *subjects, skip_bad_labels
+    )
 
 
 def chosen_subject_splits(
@@ -164,8 +198,10 @@ def _prepare_known(
     progress: bool,
     val_subjects: list[str] | None = None,
     test_subjects: list[str] | None = None,
+    skip_bad_labels: bool = False,
 ) -> PreparationReport:
-    """A dataset whose reader this project has (``datasets.SPECS``)."""
+    """A dataset whose reader this project has (``datasets.SPECS``); a bad label refuses the
+    preparation unless ``skip_bad_labels``."""
     spec = get_spec(dataset)
     if not src.exists():
         raise FileNotFoundError(f"--src {src} does not exist")
@@ -179,9 +215,10 @@ def _prepare_known(
         "source": str(src),
         "fps": spec.fps,
     }
-    sequences = _parse_all(dataset, items, workers, report, progress)
+    sequences = _parse_all(dataset, items, workers, report, progress, skip_bad_labels)
     if dataset == "utkinect":
-        report.notes = read_action_labels(src / LABELS_FILE)[1]
+        labels = labels_file(src)
+        report.notes = [f"labels from {labels}", *read_action_labels(labels)[1]]
     by_subject = (
         chosen_subject_splits(spec.subjects, val_subjects, test_subjects)
         if spec.subjects is not None

@@ -31,10 +31,18 @@ VIDEO_FPS = 30.0
 SKELETON_FPS = 7.5  # skeletons arrive every 4 video frames at the median
 JOINTS = 20
 LABELS_FILE = "actionLabel.txt"
+CORRECTED_LABELS_FILE = "actionLabel_modified.txt"  # the dataset's own published corrections
 
 
 DEFAULT_VAL_SUBJECTS = ("4", "5")  # calibration pooled over two subjects; 6-10 held out
 LabelledAction = tuple[int, float, float, int]  # class, first and last video frame, line
+
+
+def labels_file(src: str | Path) -> Path:
+    """The labels of a UTKinect folder: the dataset's corrected ``actionLabel_modified.txt``
+    when it is there, else ``actionLabel.txt``."""
+    corrected = Path(src) / CORRECTED_LABELS_FILE
+    return corrected if corrected.is_file() else Path(src) / LABELS_FILE
 
 
 def read_action_labels(path: str | Path) -> tuple[dict[str, list[LabelledAction]], list[str]]:

@@ -193,3 +193,59 @@ def test_utkinect_nan_intervals_are_skipped_with_a_note(shared_data, tmp_path):
     assert len(prepared.intervals(s02_e01)) == 9
     assert json.loads((tmp_path / "prep" / "meta.json").read_text())["notes"]
     assert [prepared.samples[i]["extra"]["subject"] for i in prepared.splits["val"]] == ["2", "2"]
+
+
+def utkinect_copy(shared_data, folder, edit) -> list[str]:
+    """Subjects 1 and 2 of UTKinect in ``folder``, ``edit`` applied to each label line."""
+    source = shared_data / "utkinect"
+    folder.mkdir()
+    for path in source.glob("joints_s0[12]_e0*.txt"):
+        (folder / path.name).write_text(path.read_text())
+    lines, take = [], None
+    for line in source.joinpath("actionLabel.txt").read_text().splitlines():
+        take = line.strip() if line.strip() and ":" not in line else take
+        if take and take[:3] in ("s01", "s02"):
+            lines.append(edit(take, line))
+    return lines
+
+
+def test_a_bad_utkinect_label_refuses_or_skips_its_take_in_words(shared_data, tmp_path):
+    """s02_e01's push made to overlap its pull: exit 2 naming the labels file and line; with
+    --skip-bad-labels the take is left out, said in words (never a Python tuple)."""
+
+    def overlap(take, line):
+        return "push: 1 100000" if take == "s02_e01" and line.startswith("push") else line
+
+    lines = utkinect_copy(shared_data, tmp_path / "utk", overlap)
+    (tmp_path / "utk" / "actionLabel.txt").write_text("\n".join(lines) + "\n")
+    number = lines.index("push: 1 100000") + 1
+    args = ["--dataset", "utkinect", "--src", tmp_path / "utk", "--val-subjects", "2"]
+    refused = run_script("prepare_data", *args, "--out", tmp_path / "refused")
+    assert refused.returncode == 2, refused.stderr
+    assert f"actionLabel.txt:{number}:" in refused.stderr and "--skip-bad-labels" in refused.stderr
+    assert not (tmp_path / "refused").exists()
+    skipped = run_script("prepare_data", *args, "--out", tmp_path / "prep", "--skip-bad-labels")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "skipped: 1" in skipped.stdout and "joints_s02_e01.txt: its label:" in skipped.stdout
+    assert "(PosixPath" not in skipped.stdout
+    assert len(PreparedData(tmp_path / "prep").samples) == 3
+
+
+def test_the_datasets_corrected_labels_are_preferred_and_named(shared_data, tmp_path):
+    lines = utkinect_copy(shared_data, tmp_path / "utk", lambda take, line: line)
+    (tmp_path / "utk" / "actionLabel.txt").write_text("\n".join(lines) + "\n")
+    walk = next(i for i, line in enumerate(lines) if line.startswith("walk"))
+    corrected = [*lines]
+    start = int(lines[walk].split()[1])
+    corrected[walk] = f"walk: {start} {start + 40}"
+    (tmp_path / "utk" / "actionLabel_modified.txt").write_text("\n".join(corrected) + "\n")
+    report = prepare_dataset(
+        "utkinect", tmp_path / "utk", tmp_path / "prep", progress=False, val_subjects=["2"]
+    )
+    assert report.notes[0].endswith("actionLabel_modified.txt")
+    prepared = PreparedData(tmp_path / "prep")
+    first = next(i for i, s in enumerate(prepared.samples) if s["name"] == "s01_e01")
+    label, begin, end = prepared.intervals(first)[0]
+    stamps = prepared.stamps(first)
+    assert prepared.class_names[label] == "walk"
+    assert stamps[end - 1] - stamps[begin] <= 40 / 30 + 1e-6  # the corrected, shorter interval
