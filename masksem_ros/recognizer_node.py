@@ -235,6 +235,8 @@ class RecognizerNode(LifecycleNode):
             value = self.get_parameter(name).value
             if type(value) not in (int, float):
                 raise ParameterError(f"parameter {name} must be a number, got {value!r}")
+            if type(value) is int:  # stored as the double it is: ros2 param get shows 1.0
+                self.set_parameters([Parameter(name, Parameter.Type.DOUBLE, float(value))])
             (span,) = RANGES.get(name, [FloatingPointRange(from_value=-1e308, to_value=1e308)])
             if not span.from_value <= value <= span.to_value:
                 raise ParameterError(
@@ -259,6 +261,14 @@ class RecognizerNode(LifecycleNode):
         changes = {p.name: p.value for p in parameters if p.name in asdict(DEFAULTS)}
         if not changes:
             return SetParametersResult(successful=True)
+        for name, value in changes.items():
+            if name in DOUBLES and type(value) not in (int, float):
+                return SetParametersResult(
+                    successful=False,
+                    reason=f"parameter {name} must be a number (a double), got {value!r} "
+                    f"({type(value).__name__}); e.g. ros2 param set /recognizer {name} "
+                    f"{float(getattr(DEFAULTS, name))}",
+                )
         try:
             settings = replace(self.settings(), **changes)
         except (MaskSemError, TypeError) as err:

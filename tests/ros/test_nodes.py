@@ -135,6 +135,18 @@ def test_skeleton_source_on_a_photo_of_a_person(ros_env, tmp_path):
     assert joints[3, 1] > joints[0, 1]  # head above the spine base: NTU's y is up
 
 
+def get_parameters(name: str, names: list[str]) -> list:
+    """What `ros2 param get` does: the node's get_parameters service, over DDS."""
+    from rclpy.parameter_client import AsyncParameterClient
+
+    with ros_client("test_param_getter") as (node, executor):
+        client = AsyncParameterClient(node, name)
+        assert client.wait_for_services(timeout_sec=20.0)
+        future = client.get_parameters(names)
+        executor.spin_until_future_complete(future, timeout_sec=20.0)
+        return future.result().values
+
+
 def set_parameters(name: str, values: dict) -> list:
     """What `ros2 param set` does: the node's set_parameters service, over DDS."""
     from rclpy.parameter import Parameter
@@ -234,6 +246,12 @@ def test_integer_values_of_double_parameters_are_accepted_and_ranges_named(
         node = subprocess.Popen(command, env=ros_env, stdout=handle, stderr=subprocess.STDOUT)
     try:
         assert wait_until(lambda: "active" in log.read_text(), 30), log.read_text()
+        from rcl_interfaces.msg import ParameterType
+
+        (stride,) = get_parameters("/recognizer", ["stride_seconds"])
+        assert stride.type == ParameterType.PARAMETER_DOUBLE and stride.double_value == 1.0
+        (text,) = set_parameters("/recognizer", {"stride_seconds": "fast"})
+        assert not text.successful and "must be a number (a double), got 'fast'" in text.reason
         (accepted,) = set_parameters("/recognizer", {"stride_seconds": 2})
         assert accepted.successful, accepted.reason
         (refused,) = set_parameters("/recognizer", {"stride_seconds": -1})
