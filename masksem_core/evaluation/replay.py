@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from masksem_core.data.prepared import PreparedData, WindowDataset
@@ -21,18 +23,18 @@ def reraise(err: BaseException) -> None:
 
 def replay(
     stream: Stream, session: ActionSession, settings: LiveSettings
-) -> dict[str, list[tuple[float, str]]]:
-    """Person ("0": the actor) → the decisions (window end stamp, label) that
-    ``LiveRecognizer`` publishes for the stream, one message per frame at its stamp, an absent
-    body NaN in its slot (unseen, so that nobody takes over its id); synchronous, so the result
-    does not depend on the machine's speed."""
-    decisions: dict[str, list[tuple[float, str]]] = {}
+) -> dict[str, list[tuple[float, Decision]]]:
+    """Person ("0": the actor) → the decisions (window end stamp on the stream's clock, the
+    decision) that ``LiveRecognizer`` publishes for the stream, one message per frame at its
+    stamp, an absent body NaN in its slot (unseen, so that nobody takes over its id);
+    synchronous, so the result does not depend on the machine's speed."""
+    decisions: dict[str, list[tuple[float, Decision]]] = {}
     seconds = {round(stamp * 1e9): float(stamp) for stamp in stream.stamps}  # ns → the stream's
 
     def keep(batch: list[Decision]) -> None:
         for decision in batch:
             at = seconds[decision.stamp_ns]  # scored on the stream's own clock
-            decisions.setdefault(decision.person, []).append((at, decision.label))
+            decisions.setdefault(decision.person, []).append((at, decision))
 
     recognizer = LiveRecognizer(session, settings, keep, reraise, background=False)
     for stamp, frame in zip(stream.stamps, stream.frames, strict=True):
@@ -44,16 +46,22 @@ def replay(
 
 
 def add_scenario(
-    score: StreamScore, scenario: Scenario, session: ActionSession, settings: LiveSettings
+    score: StreamScore,
+    scenario: Scenario,
+    session: ActionSession,
+    settings: LiveSettings,
+    on_stream: Callable[[Stream, dict[str, list[tuple[float, Decision]]]], None] | None = None,
 ) -> None:
-    """Add the scenario's streams, played through ``session``, to ``score``. The stream's
-    actions are the first person's; anyone else in it stands still (their decisions count as
-    idle ones)."""
+    """Add the scenario's streams, played through ``session``, to ``score`` (and hand each
+    stream with its decisions to ``on_stream``: a picture of it). The stream's actions are the
+    first person's; anyone else in it stands still (their decisions count as idle ones)."""
     for stream in scenario.streams:
         by_person = replay(stream, session, settings)
+        if on_stream is not None:
+            on_stream(stream, by_person)
         for person in sorted({"0", *by_person}):  # the actor counts even when never decided on
             actions = stream.actions if person == "0" else []
-            decisions = by_person.get(person, [])
+            decisions = [(at, d.label) for at, d in by_person.get(person, [])]
             score_stream(score, decisions, actions, stream.span, settings.no_action_label)
 
 
@@ -63,11 +71,14 @@ def scenario_row(scenario: Scenario, score: StreamScore) -> dict[str, object]:
 
 
 def score_scenario(
-    scenario: Scenario, session: ActionSession, settings: LiveSettings
+    scenario: Scenario,
+    session: ActionSession,
+    settings: LiveSettings,
+    on_stream: Callable[[Stream, dict[str, list[tuple[float, Decision]]]], None] | None = None,
 ) -> dict[str, object]:
-    """The scenario's row for one model."""
+    """The scenario's row for one model (``on_stream`` as in :func:`add_scenario`)."""
     score = StreamScore()
-    add_scenario(score, scenario, session, settings)
+    add_scenario(score, scenario, session, settings, on_stream)
     return scenario_row(scenario, score)
 
 

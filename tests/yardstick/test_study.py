@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import matplotlib.image
 import pytest
 
 from masksem_core.data.prepared import PreparedData
@@ -54,8 +55,16 @@ def test_yardstick_crossval_plays_live_and_joins_an_ensemble(mine, tmp_path):  #
     index = json.loads((root / "folds.json").read_text())
     assert index["init"] == "yardstick" and index["target_false_alarm"] == 0.1
     assert ActionSession(root / "all" / "model.onnx").info.background_class == "no action"
-    played = run_script("evaluate_stream", "--crossval", root, "--json")
+    pictures = tmp_path / "timelines"
+    played = run_script("evaluate_stream", "--crossval", root, "--json", "--plot", pictures)
     assert played.returncode == 0, played.stderr[-3000:]
+    pngs = sorted(pictures.glob("*.png"))
+    prepared = PreparedData(mine)
+    people = prepared.split_indices("train") + prepared.split_indices("val")
+    assert len(pngs) == len(people)  # one per recording of alice, bob and carol
+    image = matplotlib.image.imread(pngs[0])
+    assert image.shape[0] > 150 and image.shape[1] > 1000  # a timeline, wide
+    assert image[..., :3].std() > 0.05  # not blank
     live = [json.loads(line) for line in played.stdout.splitlines()]
     assert {r["init"] for r in live} == {"yardstick"}
     assert len([r for r in live if r["scenario"] == "fold"]) == 3
