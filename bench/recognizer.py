@@ -1,6 +1,7 @@
 """End-to-end latency and sustained input rate of the ROS 2 recognizer over real DDS.
 
-Starts the recognizer node as its own process, publishes a real GTU sequence (looped) on
+Starts the recognizer node as its own process, publishes a real recording of the model's layout
+(GTU for ntu25, UTKinect for kinect_v1_20; looped, --bodies people 0.8 m apart) on
 /skeleton at --rate Hz with --bodies bodies from this process, listens to /action_label, and
 prints: messages sent/accepted, inferences, stale windows, latency from the last message of a
 window to its /action_label (p50/p90/p99) next to the node's own measure (callback → publish) and
@@ -24,6 +25,23 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 GTU = REPO.parent / "shared" / "data" / "gtu" / "8" / "movement4.txt"
+UTKINECT = REPO.parent / "shared" / "data" / "utkinect"
+
+
+def real_frames(layout: str) -> np.ndarray:
+    """(T, V, 3) real frames of the model's layout: a GTU sequence (ntu25) or a UTKinect
+    recording (kinect_v1_20)."""
+    if layout == "ntu25":
+        from masksem_core.data.gtu import read_gtu
+
+        return read_gtu(GTU).data[0]
+    if layout == "kinect_v1_20":
+        from masksem_core.data.utkinect import labels_file, read_action_labels, read_recording
+
+        labels, _ = read_action_labels(labels_file(UTKINECT))
+        recording = read_recording(UTKINECT / "joints_s01_e01.txt", labels["s01_e01"])
+        return recording.joints[:, 0]
+    raise SystemExit(f"error: no real recording of layout {layout} to publish")
 
 
 def rss_mb(pid: int) -> float:
@@ -40,7 +58,9 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=REPO / "models" / "gtu_masksem.onnx")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=30.0)
-    parser.add_argument("--bodies", type=int, default=2)
+    parser.add_argument(
+        "--bodies", type=int, default=2, help="people in every message (0.8 m apart)"
+    )
     parser.add_argument("--stride", type=float, default=0.5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -56,7 +76,6 @@ def main() -> None:
     from rclpy.qos import qos_profile_sensor_data
     from std_msgs.msg import String
 
-    from masksem_core.data.gtu import read_gtu
     from masksem_core.runtime.session import ActionSession
     from masksem_ros.codec import skeleton_message
 
@@ -75,6 +94,8 @@ def main() -> None:
             f"threads:={args.threads}",
             "-p",
             "diagnostics_period:=1.0",
+            "-p",
+            f"max_persons:={max(args.bodies, 1)}",
         ],
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -95,16 +116,16 @@ def main() -> None:
         rclpy.spin_once(node, timeout_sec=0.05)
     time.sleep(0.5)
     memory_start = rss_mb(node_proc.pid)
-    frames = read_gtu(GTU).data[0]
+    frames = real_frames(ActionSession(args.model).info.window_spec.layout)
     period = 1.0 / args.rate
     sent: list[tuple[float, float]] = []  # (stamp, wall time of publish)
     start = time.time()
     stamp = start
     i = 0
     while time.time() - start < args.seconds:
-        joints = frames[i % len(frames)]
-        if args.bodies == 2:
-            joints = np.concatenate([joints, joints + np.array([0.8, 0.0, 0.0])])
+        joints = np.concatenate(
+            [frames[i % len(frames)] + np.array([0.8 * k, 0.0, 0.0]) for k in range(args.bodies)]
+        )
         pub.publish(skeleton_message(joints, stamp))
         sent.append((stamp, time.time()))
         i += 1
