@@ -16,6 +16,7 @@ EXTRAS = {
         "onnx>=1.16",
         "onnxscript>=0.3",
         "matplotlib>=3.7",  # evaluate_stream --plot
+        "rosbags>=0.10",  # prepare_data.py --dataset rosbag, without a ROS installation
     ],
     "cpu": ["onnxruntime>=1.18"],
     "gpu": ["onnxruntime-gpu>=1.18"],

@@ -28,7 +28,7 @@ from masksem_core.errors import DataError
 from masksem_core.skeleton import LAYOUTS
 from masksem_training.cli_common import report_errors, script_parser
 
-DATASETS = [*sorted(SPECS), "recordings", "pyskl", "demo"]
+DATASETS = [*sorted(SPECS), "recordings", "rosbag", "pyskl", "demo"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,7 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "stream windows and the streaming evaluation), NW-UCLA json, "
         "GTU txt, UTKinect-Action3D recordings (joints_sSS_eEE.txt + actionLabel.txt), "
         "your own continuous recordings (a folder with recordings.yaml; README, 'Your own "
-        "recordings'), the general pretraining corpus of every real source (general: --src "
+        "recordings'), ROS 2 bags of BodyArray or PoseArray messages with a labels file "
+        "(rosbag: --src a bag or a folder of bags, --labels; README, 'Bags as recordings'), "
+        "the general pretraining corpus of every real source (general: --src "
         "holds nw_ucla/, gtu/, utkinect/, ntu_samples/), "
         "a pyskl annotation pickle, or the synthetic demo data",
     )
@@ -98,7 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--layout",
         choices=sorted(LAYOUTS),
         help="pyskl: the skeleton layout of the keypoints (default: the layout with that many "
-        "joints; the README lists each layout's joint order)",
+        "joints; the README lists each layout's joint order); rosbag: the joints' layout when "
+        "the labels file does not name it",
     )
     parser.add_argument(
         "--joint-order",
@@ -118,6 +121,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         help="pyskl only: frames per second of the sequences (default 30); stream-mode "
         "training and the streaming evaluation play them at this rate",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        metavar="YAML",
+        help="rosbag: the recordings' labels (classes; per recording bag, id, subject and "
+        "[name, start, end] on the bag's clock)",
     )
     parser.add_argument(
         "--skip-bad-labels",
@@ -178,6 +188,7 @@ def prepare(args: argparse.Namespace) -> None:
             val_subjects=args.val_subjects,
             test_subjects=args.test_subjects,
             skip_bad_labels=args.skip_bad_labels,
+            labels=args.labels,
         )
     print(report.summary())
 

@@ -17,6 +17,7 @@ from masksem_core.data.demo import DEMO_CLASS_NAMES, DEMO_FPS, demo_splits, gene
 from masksem_core.data.prepared import PreparedData, write_prepared
 from masksem_core.data.pyskl import read_pyskl, write_pyskl
 from masksem_core.data.recordings import read_recordings, subject_splits
+from masksem_core.data.rosbag import read_bag_recordings
 from masksem_core.data.sequence import SkeletonFileError, SkeletonSequence
 from masksem_core.data.utkinect import labels_file, read_action_labels
 from masksem_core.errors import DataError
@@ -145,6 +146,7 @@ def prepare_dataset(
     val_subjects: list[str] | None = None,
     test_subjects: list[str] | None = None,
     skip_bad_labels: bool = False,
+    labels: str | Path | None = None,
 ) -> PreparationReport:
     """Read ``src`` in its original format and write the prepared format to ``out``.
 
@@ -158,6 +160,12 @@ def prepare_dataset(
     subjects = (val_subjects, test_subjects)
     if dataset == "recordings":
         return _prepare_recordings(src, out, overwrite, *subjects)
+    if dataset == "rosbag":
+        if labels is None:
+            raise DataError("--dataset rosbag needs --labels LABELS.yaml (README: bags)")
+        return _prepare_recordings(src, out, overwrite, *subjects, Path(labels), layout)
+    if labels is not None:
+        raise DataError(f"--labels is for --dataset rosbag, not {dataset}")
     if subjects != (None, None) and (dataset not in SPECS or SPECS[dataset].subjects is None):
         raise DataError(
             f"--val-subjects and --test-subjects are for recordings split by subject "
@@ -251,16 +259,24 @@ def _prepare_recordings(
     overwrite: bool,
     val_subjects: list[str] | None,
     test_subjects: list[str] | None,
+    labels: Path | None = None,
+    layout: str | None = None,
 ) -> PreparationReport:
-    """A folder of the user's own recordings (``recordings.py``): stamps kept, intervals as
-    frames, split by the subjects the user names; the frame rate recorded is the median."""
+    """A folder of the user's own recordings (``recordings.py``), or ROS 2 bags with a labels
+    file (``rosbag.py``, when ``labels``): stamps kept, intervals as frames, split by the
+    subjects the user names; the frame rate recorded is the median."""
     start = time.perf_counter()
-    recordings, layout_name, classes = read_recordings(src)
-    layout = get_layout(layout_name)
+    if labels is None:
+        dataset = "recordings"
+        recordings, layout_name, classes = read_recordings(src)
+    else:
+        dataset = "rosbag"
+        recordings, layout_name, classes = read_bag_recordings(src, labels, layout)
+    layout_spec = get_layout(layout_name)
     steps = np.concatenate([np.diff(r.stamps) for r in recordings])
     meta = {
-        "dataset": "recordings",
-        "layout": layout.name,
+        "dataset": dataset,
+        "layout": layout_spec.name,
         "class_names": list(classes),
         "source": str(src),
         "fps": float(1.0 / np.median(steps)),
@@ -272,12 +288,12 @@ def _prepare_recordings(
         chosen_subject_splits(((), ()), val_subjects, test_subjects),
         meta,
         max(r.joints.shape[1] for r in recordings),
-        layout.num_joints,
+        layout_spec.num_joints,
         max_frames=max(len(r.stamps) for r in recordings),
-        centre_joint=layout.index(layout.centre_joint),
+        centre_joint=layout_spec.index(layout_spec.centre_joint),
         overwrite=overwrite,
     )
-    report = PreparationReport("recordings", out, files=len(recordings))
+    report = PreparationReport(dataset, out, files=len(recordings))
     report.notes = meta["notes"]
     report.seconds = time.perf_counter() - start
     return report
