@@ -35,7 +35,16 @@ from machine import describe  # bench/ is the script's folder
 from masksem_core.config import load_experiment
 from masksem_core.data.prepared import PreparedData
 from masksem_core.engine.crossval import EVERYONE_SPLIT
-from masksem_core.yardstick.study import FRAMES, L2, PASSES, crossvalidate, grid, tested, validated
+from masksem_core.yardstick.study import (
+    FRAMES,
+    L2,
+    PASSES,
+    crossvalidate,
+    export_validated,
+    grid,
+    tested,
+    validated,
+)
 from masksem_training.cli_common import add_calibration_options, report_errors, script_parser
 from masksem_training.crossval import print_folds
 
@@ -81,8 +90,9 @@ def parse_args(argv: list[str] | None):
     parser.add_argument(
         "--out",
         type=Path,
-        help="--crossval on a stream recipe: where the fold models go "
-        "(default runs/yardstick/<experiment>)",
+        help="--crossval on a stream recipe: where the fold models go (default "
+        "runs/yardstick/<experiment>); else an ONNX file for the model fitted on the training "
+        "split, calibrated on the validation split, to play with evaluate_stream --model",
     )
     add_calibration_options(parser, "the other folds' held-out windows for each fold")
     parser.add_argument("--json", action="store_true", help="one JSON object per row")
@@ -209,6 +219,11 @@ def run(args) -> None:
                 **vars(best),
             }
         )
+    if args.out is not None and not args.crossval and test is not None:
+        export_validated(
+            config, test[2], best, args.out, args.target_false_alarm, args.decision_rule
+        )
+        print(f"yardstick model: {args.out}", file=sys.stderr)
     if args.record is not None and test is not None:
         record(args, rows[-1], time.monotonic() - started)
     if args.json:

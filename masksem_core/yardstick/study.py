@@ -185,12 +185,14 @@ def export_yardstick(
     heldout: HeldOutWindows | None,
     target_false_alarm: float,
     decision_rule: str,
+    source: str = CROSSVAL_SOURCE,
 ) -> dict:
-    """Write the yardstick as ONNX (calibrated on ``heldout`` when it has a "no action" class),
-    check parity with PyTorch on random windows. → the calibration, as a dict."""
+    """Write the yardstick as ONNX (calibrated on ``heldout``, windows of ``source``, when it
+    has a "no action" class), check parity with PyTorch on random windows. → the
+    calibration, as a dict."""
     report: dict = {}
     if heldout is not None and info.background_class:
-        calibration = heldout.calibrate(target_false_alarm, decision_rule, CROSSVAL_SOURCE)
+        calibration = heldout.calibrate(target_false_alarm, decision_rule, source)
         info = replace(
             info,
             temperature=calibration.temperature,
@@ -303,8 +305,9 @@ def tested(
     setting: Setting,
     passes: int,
     seed: int,
-) -> tuple[float, int] | None:
-    """Top-1 (%) and windows of ``setting`` fitted on ``train_split``, on split ``test``; None
+) -> tuple[float, int, YardstickClassifier] | None:
+    """Top-1 (%), windows and the model of ``setting`` fitted on ``train_split``, on split
+    ``test``; None
     when that split holds no sample (kept out of the dataset). A test split sharing samples
     with the training split is refused."""
     prepared = PreparedData(config.data.root)
@@ -327,4 +330,24 @@ def tested(
         training_set(prepared, train_split, config.data, passes, seed),
     )
     windows = evaluation_set(prepared, test, config.data)
-    return scored(model, windows, len(prepared.class_names)), len(windows.y)
+    return scored(model, windows, len(prepared.class_names)), len(windows.y), model
+
+
+def export_validated(
+    config: ExperimentConfig,
+    model: YardstickClassifier,
+    setting: Setting,
+    out: Path,
+    target_false_alarm: float,
+    decision_rule: str,
+) -> dict:
+    """The yardstick fitted on the training split as ONNX, its "no action" decision calibrated
+    on the config's validation split like a learned model's (export_onnx.py)."""
+    prepared = PreparedData(config.data.root)
+    info = model_info(config, prepared, setting)
+    heldout = None
+    if info.background_class and config.data.val_split:
+        heldout = calibration_windows(model, prepared, config.data, config.data.val_split)
+    return export_yardstick(
+        model, info, out, heldout, target_false_alarm, decision_rule, f"`{config.data.val_split}`"
+    )
