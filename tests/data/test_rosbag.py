@@ -11,7 +11,8 @@ import yaml
 from masksem_core.data.prepared import PreparedData
 from masksem_core.data.rosbag import BODY_ARRAY, POSE_ARRAY, typestore
 from masksem_core.data.utkinect import labels_file, read_action_labels, read_recording
-from tests.conftest import run_script, tiny_overrides
+from tests.conftest import run_script
+from tests.training.test_crossval import overrides
 
 CLOCK = 1_733_580_000  # the bag's clock: seconds since the epoch at the first recording
 TAKES = {"alice": "s01_e01", "bob": "s02_e01", "carol": "s03_e01"}
@@ -157,18 +158,7 @@ def test_bags_in_both_storages_become_recordings_a_model_trains_on_and_plays(
     assert len(prepared.intervals(alice)) == len(content["recordings"][0]["actions"])
     assert prepared.meta["dataset"] == "rosbag" and prepared.meta["layout"] == "kinect_v1_20"
 
-    settings = [
-        *tiny_overrides(prepared_dir, tmp_path / "runs"),
-        "data.dataset=rosbag",
-        "data.window_mode=stream",
-        "data.window_seconds=2.0",
-        "data.train_split=train",
-        "data.val_split=val",
-        "data.test_split=val",
-        "data.window=32",
-        "data.min_crop_frames=8",
-        "finetune.epochs=1",
-    ]
+    settings = [*overrides(prepared_dir, tmp_path / "runs"), "data.dataset=rosbag"]
     trained = run_script("finetune", "--config", "demo", "--no-init", *settings)
     assert trained.returncode == 0, trained.stderr[-2000:]
     model = tmp_path / "bags.onnx"

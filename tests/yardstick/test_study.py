@@ -20,6 +20,12 @@ def yardstick(*args) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
+def ensembled(*args) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(REPO / "training" / "ensemble.py"), *map(str, args)]
+    command += ["--target-false-alarm", "0.1"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
 def test_yardstick_crossval_plays_live_and_joins_an_ensemble(mine, tmp_path):  # noqa: F811
     out = tmp_path / "yardstick"
     common = ["--config", "demo", "--frames", "4", "8", "--l2", "0.1", "--passes", "2"]
@@ -70,42 +76,13 @@ def test_yardstick_crossval_plays_live_and_joins_an_ensemble(mine, tmp_path):  #
     assert len([r for r in live if r["scenario"] == "fold"]) == 3
 
     ensemble = tmp_path / "ensemble"
-    command = [sys.executable, str(REPO / "training" / "ensemble.py")]
-    joined = subprocess.run(
-        [
-            *command,
-            "--crossval",
-            root,
-            "--crossval",
-            root,
-            "--out",
-            ensemble,
-            "--target-false-alarm",
-            "0.1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    joined = ensembled("--crossval", root, "--crossval", root, "--out", ensemble)
     assert joined.returncode == 0, joined.stderr[-3000:]
     folds = json.loads((ensemble / "folds.json").read_text())
     assert folds["weight"] == 1.0  # two equal members: every weight ties, the first wins
-    shipped = subprocess.run(
-        [
-            *command,
-            "--models",
-            root / "all" / "model.onnx",
-            root / "all" / "model.onnx",
-            "--folds",
-            ensemble,
-            "--out",
-            tmp_path / "shipped.onnx",
-            "--target-false-alarm",
-            "0.1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    model = root / "all" / "model.onnx"
+    shipped = ensembled(
+        "--models", model, model, "--folds", ensemble, "--out", tmp_path / "shipped.onnx"
     )
     assert shipped.returncode == 0, shipped.stderr[-3000:]
     assert ActionSession(tmp_path / "shipped.onnx").info.score_threshold >= 0
