@@ -316,11 +316,11 @@ def crossval_rows(
             who = f"{folder.parent} fold without subject {subject}, yaw {yaw:g}°"
             draw = timeline_writer(args, session, settings, who)
             for scenario in chosen_scenarios(prepared, split, args):
-                _, score = scores.setdefault(scenario.name, (scenario, StreamScore()))
-                seen = seen_from(scenario, camera)
+                _, pooled = scores.setdefault(scenario.name, (scenario, StreamScore()))
                 on_stream = draw if scenario.name == RECORDINGS else None
-                add_scenario(score, seen, session, settings, on_stream)
-                add_scenario(mine.setdefault(scenario.name, StreamScore()), seen, session, settings)
+                score = mine.setdefault(scenario.name, StreamScore())
+                add_scenario(score, seen_from(scenario, camera), session, settings, on_stream)
+                pooled.absorb(score)  # each stream played once, counted per fold and pooled
             right, seen_windows = offline_counts(session, prepared, split, camera)
             correct, windows = correct + right, windows + seen_windows
             threshold = effective_threshold(settings, session.info)

@@ -57,6 +57,29 @@ class StreamScore:
         default_factory=lambda: {t: [0, 0, 0] for t in F1_THRESHOLDS}  # tp, fp, fn
     )
 
+    def absorb(self, other: StreamScore) -> None:
+        """Add ``other``'s counts to these (a scenario pooled over cross-validation folds)."""
+        for name in (
+            "instances",
+            "detected",
+            "action_decisions",
+            "correct_action_decisions",
+            "silent_action_decisions",
+            "idle_decisions",
+            "idle_false_alarms",
+            "false_alarm_runs",
+            "idle_seconds",
+            "announcements",
+            "announcements_right",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.delays += other.delays
+        self.idle_false_alarms_by_class.update(other.idle_false_alarms_by_class)
+        for threshold, counts in other.segments.items():
+            self.segments[threshold] = [
+                a + b for a, b in zip(self.segments[threshold], counts, strict=True)
+            ]
+
     def summary(self) -> dict[str, float | int | None]:
         def share(part: int, whole: int) -> float | None:
             return part / whole if whole else None
