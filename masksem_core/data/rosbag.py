@@ -72,7 +72,12 @@ def read_labels(path: Path) -> tuple[dict, list[tuple[dict, int]]]:
         nodes = yaml.compose(text)
     except yaml.YAMLError as err:
         raise DataError(f"{path}: not YAML ({err})") from None
-    if not isinstance(labels, dict) or not labels.get("classes") or not labels.get("recordings"):
+    if (
+        not isinstance(labels, dict)
+        or not labels.get("classes")
+        or not isinstance(labels.get("recordings"), list)
+        or not labels["recordings"]
+    ):
         raise DataError(f"{path}: needs 'classes' and 'recordings' (README: bags as recordings)")
     entries = next(v for k, v in nodes.value if k.value == "recordings").value
     lines = [node.start_mark.line + 1 for node in entries]
