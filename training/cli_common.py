@@ -98,8 +98,8 @@ def base_parser(description: str, argv: list[str] | None = None) -> argparse.Arg
         "--config",
         default=DEFAULT_CONFIG,
         help=f"experiment config: a YAML path or a shipped name ({', '.join(shipped_configs())}; "
-        f"default: {DEFAULT_CONFIG}, synthetic data, a few minutes on a CPU). A YAML file of "
-        "your own can extend a shipped one with 'base: NAME'",
+        f"default: {DEFAULT_CONFIG}, synthetic data, under two minutes on 2 CPU cores). A YAML "
+        "file of your own can extend a shipped one with 'base: NAME'",
     )
     parser.add_argument(
         "--resume",

@@ -47,6 +47,12 @@ class TensorBoardLogger:
             self.writer.close()
 
 
+def time_left(seconds: float, epochs_run: int, epochs_left: int) -> str:
+    """``elapsed M:SS, ETA M:SS``: the stage's remaining time at this run's mean epoch time."""
+    eta = seconds / epochs_run * epochs_left if epochs_run else 0.0
+    return f"elapsed {tqdm.format_interval(seconds)}, ETA {tqdm.format_interval(eta)}"
+
+
 def wall_clock(history: list[dict], started: float | None = None) -> Callable[[], float]:
     """Training seconds so far, accumulated across resumes: the time recorded by the last
     finished epoch of an earlier run plus the time since ``started`` (default: this call)."""

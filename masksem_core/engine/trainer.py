@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from masksem_core.engine.distributed import DistributedContext, all_reduce_mean
-from masksem_core.engine.monitor import TensorBoardLogger, progress, wall_clock
+from masksem_core.engine.monitor import TensorBoardLogger, progress, time_left, wall_clock
 from masksem_core.engine.precision import autocast
 from masksem_core.engine.run_layout import CHECKPOINT, TENSORBOARD
 from masksem_core.engine.training_state import TrainingState
@@ -138,6 +138,7 @@ def fit(
         start_epoch, history = training.resume(last if resume == "auto" else Path(resume), context)
     logger = TensorBoardLogger(out / TENSORBOARD, context)
     clock = wall_clock(history, started)
+    this_run = wall_clock([])  # this run's epochs alone: the ETA's pace
     for epoch in range(start_epoch, epochs):
         means = train_one_epoch(
             task, optimisation, epoch, epochs, context, precision, logger, log_every
@@ -153,7 +154,11 @@ def fit(
         )
         logger.scalars({k: metrics[k] for k in task.test_scalars}, epoch + 1, f"{task.name}_test")
         if context.is_main:
-            log.info(f"{task.name} epoch {epoch + 1}/{epochs}: {task.epoch_line(means, metrics)}")
+            left = time_left(this_run(), epoch + 1 - start_epoch, epochs - epoch - 1)
+            log.info(
+                f"{task.name} epoch {epoch + 1}/{epochs}: {task.epoch_line(means, metrics)} "
+                f"({left})"
+            )
         training.save(last, context, epoch + 1, history, **task.checkpoint_extra)
     if not history:  # epochs = 0: the (seeded or loaded) initial state
         training.save(last, context, 0, history, **task.checkpoint_extra)

@@ -125,7 +125,7 @@ def test_help_lists_the_values_of_the_config_that_will_run():
         return result.stdout
 
     demo = help_text()
-    assert "pretrain.epochs = 20 " in demo and "model.dim = 64 " in demo  # the demo that runs
+    assert "pretrain.epochs = 6 " in demo and "model.dim = 64 " in demo  # the demo that runs
     assert "data.train_crop = [0.5, 1.0] " in demo  # a list on one line
     paper = help_text("--config", "paper", "pretrain.epochs=300")
     assert "pretrain.epochs = 300 " in paper and "model.dim = 256 " in paper
