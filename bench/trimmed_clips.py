@@ -24,6 +24,10 @@ first takes the runs it has not claimed) and committed with --commit.
 
   python bench/trimmed_clips.py --threads 1 --commit &  python bench/trimmed_clips.py --threads 1
   python bench/trimmed_clips.py --table                 # the table of what is recorded
+
+Once chosen, the recipe and its two baselines are scored once on the standard test splits:
+
+  python bench/trimmed_clips.py --test --only general_min64 --only scratch_min64 --only yardstick
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from masksem_core.engine.distributed import setup_distributed
 from masksem_core.engine.initialisation import resolve_initialisation
 from masksem_core.engine.stage import finished_or_run
 from masksem_core.engine.tasks import FineTuning
-from masksem_core.yardstick.study import grid, validated
+from masksem_core.yardstick.study import grid, tested, validated
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = "trimmed_clips"
@@ -55,6 +59,12 @@ PROTOCOLS = {
     "utkinect": ("data/prepared/utkinect", "train", "val"),
     "gtu": ("data/prepared/gtu", "stratified_fit", "stratified_val"),
     "nw_ucla": ("data/prepared/nw_ucla", "view1_train", "view2_val"),
+}
+# --test, once the settings are chosen: the standard split (UTKinect's test subjects 6-10 are
+# not in the shared copy)
+TEST_PROTOCOLS = {
+    "gtu": ("data/prepared/gtu", "stratified_train", "stratified_test"),
+    "nw_ucla": ("data/prepared/nw_ucla", "xview_train", "xview_test"),
 }
 # variant: (from the general encoder?, data.min_crop_frames)
 VARIANTS = {
@@ -67,9 +77,11 @@ PASSES = 10
 LOCK = REPO / "runs" / "trimmed_clips.lock"
 
 
-def experiment(dataset: str, min_crop: int, epochs: int, seed: int, out: Path):
-    """The recipe on a dataset's validation protocol."""
-    root, train, val = PROTOCOLS[dataset]
+def experiment(
+    protocol: tuple[str, str, str], dataset: str, min_crop: int, epochs: int, seed: int, out: Path
+):
+    """The recipe on one of a dataset's protocols, (folder, training split, scored split)."""
+    root, train, val = protocol
     return load_experiment(
         CONFIG,
         [
@@ -94,20 +106,22 @@ def learned(config: ExperimentConfig, from_encoder: bool, what: str) -> dict | N
     if summary is None:
         return None
     return {
-        "val_top1": round(summary.last_epoch.top1, 2),
-        "val_curve": [round(h["test_top1"], 2) for h in summary.history],
+        "top1": round(summary.last_epoch.top1, 2),
+        "curve": [round(h["test_top1"], 2) for h in summary.history],
         "wall_s": round(summary.wall_seconds, 1),
     }
 
 
-def yardstick(config: ExperimentConfig, seed: int) -> dict:
-    """The best validation top-1 of the yardstick's grid on the recipe's windows."""
+def yardstick(config: ExperimentConfig, dataset: str, seed: int, test: bool) -> dict:
+    """The yardstick on the recipe's windows: its best validation top-1 over its grid, or, with
+    ``test``, the setting chosen on validation fitted on the training split and scored once."""
     started = time.monotonic()
-    best, scores = validated(
-        config, config.data.train_split, config.data.test_split, grid(), PASSES, seed
-    )
+    _, train, val = PROTOCOLS[dataset]
+    best, scores = validated(config, train, val, grid(), PASSES, seed)
+    split = config.data.test_split
+    score = tested(config, config.data.train_split, split, best, PASSES, seed)[0] if test else None
     return {
-        "val_top1": round(scores[best], 2),
+        "top1": round(scores[best] if score is None else score, 2),
         "setting": best.describe(),
         "wall_s": round(time.monotonic() - started, 1),
     }
@@ -124,7 +138,13 @@ def locked(results: Path):
 
 
 def key(record: dict) -> tuple:
-    return (record["dataset"], record["variant"], record["epochs"], record["seed"])
+    return (
+        record["dataset"],
+        record["variant"],
+        record["epochs"],
+        record["seed"],
+        record["protocol"],
+    )
 
 
 def save(results: Path, record: dict) -> None:
@@ -133,17 +153,61 @@ def save(results: Path, record: dict) -> None:
         write_json_atomic(results, records, indent=1)
 
 
+def top1(record: dict) -> float:
+    return record.get("val_top1", record.get("test_top1"))
+
+
 def table(records: list[dict]) -> str:
     lines = [
-        "| dataset | variant | epochs | seed | validation top-1 % |",
-        "|---|---|---|---|---|",
+        "| dataset | protocol | variant | epochs | seed | top-1 % |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in sorted(records, key=lambda r: (r["dataset"], -r["val_top1"])):
+    for r in sorted(records, key=lambda r: (r["dataset"], "test_top1" in r, -top1(r))):
+        scored = "test" if "test_top1" in r else "validation"
         lines.append(
-            f"| {r['dataset']} | {r['variant']} | {r['epochs']} | {r['seed']} | "
-            f"{r['val_top1']:.2f} |"
+            f"| {r['dataset']} | {r['protocol']} ({scored}) | {r['variant']} | {r['epochs']} "
+            f"| {r['seed']} | {top1(r):.2f} |"
         )
     return "\n".join(lines)
+
+
+def run(args, dataset: str, variant: str) -> dict | None:
+    """One variant on one dataset's validation (or --test) protocol, recorded; None when it
+    is recorded already or another process holds it."""
+    protocol = (TEST_PROTOCOLS if args.test else PROTOCOLS)[dataset]
+    scored = "test" if args.test else "val"
+    train, val = protocol[1:]
+    what = f"{train} → {val}"
+    with locked(args.results) as records:
+        if any(key(r) == (dataset, variant, args.epochs, args.seed, what) for r in records):
+            return None
+    from_encoder, min_crop = VARIANTS.get(variant, (False, 64))
+    out = (
+        args.work_dir
+        / dataset
+        / (f"{variant}_e{args.epochs}_s{args.seed}" + ("_test" if args.test else ""))
+    )
+    config = experiment(protocol, dataset, min_crop, args.epochs, args.seed, out)
+    if variant == "yardstick":
+        result = yardstick(config, dataset, args.seed, args.test)
+    else:
+        result = learned(config, from_encoder, f"{dataset} {variant} ({what}, {args.epochs} ep.)")
+    if result is None:
+        return None
+    record = {
+        "dataset": dataset,
+        "variant": variant,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "protocol": what,
+        **({} if variant == "yardstick" else {"min_crop_frames": min_crop}),
+        f"{scored}_top1": result.pop("top1"),
+        **({f"{scored}_curve": result.pop("curve")} if "curve" in result else {}),
+        **result,
+        "cpu": cpu_name(),
+    }
+    save(args.results, record)
+    return record
 
 
 def main() -> int:
@@ -168,6 +232,12 @@ def main() -> int:
     parser.add_argument(
         "--results", type=Path, default=REPO / "docs" / "trimmed_clips.json", help="records"
     )
+    parser.add_argument(
+        "--test",
+        action="store_true",
+        help="once the settings are chosen: fit on the standard training split, score its "
+        "test split once (nw_ucla view 3, gtu stratified_test)",
+    )
     parser.add_argument("--table", action="store_true", help="print the recorded table, run none")
     parser.add_argument("--commit", action="store_true", help="git-commit each finished record")
     args = parser.parse_args()
@@ -177,47 +247,29 @@ def main() -> int:
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)
-    for dataset in args.dataset or list(PROTOCOLS):
-        if not (REPO / PROTOCOLS[dataset][0] / "splits.json").is_file():
+    for dataset in args.dataset or list(TEST_PROTOCOLS if args.test else PROTOCOLS):
+        folder = PROTOCOLS[dataset][0]
+        if not (REPO / folder / "splits.json").is_file():
             print(
-                f"error: {PROTOCOLS[dataset][0]} is not prepared; run training/prepare_data.py "
-                f"--dataset {dataset} --src ../shared/data/{dataset} --out {PROTOCOLS[dataset][0]}",
+                f"error: {folder} is not prepared; run training/prepare_data.py --dataset "
+                f"{dataset} --src ../shared/data/{dataset} --out {folder}",
                 file=sys.stderr,
             )
             return 2
+        if args.test and dataset not in TEST_PROTOCOLS:
+            print(f"error: {dataset} has no test split in the shared copy", file=sys.stderr)
+            return 2
         for variant in args.only or [*VARIANTS, "yardstick"]:
-            with locked(args.results) as records:
-                done = any(key(r) == (dataset, variant, args.epochs, args.seed) for r in records)
-            if done:
+            record = run(args, dataset, variant)
+            if record is None:
                 continue
-            from_encoder, min_crop = VARIANTS.get(variant, (False, 64))
-            out = args.work_dir / dataset / f"{variant}_e{args.epochs}_s{args.seed}"
-            config = experiment(dataset, min_crop, args.epochs, args.seed, out)
-            what = f"{dataset} {variant} (seed {args.seed}, {args.epochs} epochs)"
-            if variant == "yardstick":
-                result = yardstick(config, args.seed)
-            else:
-                result = learned(config, from_encoder, what)
-            if result is None:
-                continue
-            train, val = config.data.train_split, config.data.test_split
-            record = {
-                "dataset": dataset,
-                "variant": variant,
-                "epochs": args.epochs,
-                "seed": args.seed,
-                "protocol": f"{train} → {val}",
-                **({} if variant == "yardstick" else {"min_crop_frames": min_crop}),
-                **result,
-                "cpu": cpu_name(),
-            }
-            save(args.results, record)
-            print(json.dumps({k: v for k, v in record.items() if k != "val_curve"}), flush=True)
+            print(json.dumps({k: v for k, v in record.items() if "curve" not in k}), flush=True)
             if args.commit:
+                scored = "test" if args.test else "validation"
                 commit(
                     [args.results],
                     f"Trimmed-clips study: {dataset} {variant}, {args.epochs} epochs, seed "
-                    f"{args.seed}: validation top-1 {record['val_top1']} %",
+                    f"{args.seed}: {scored} top-1 {top1(record)} %",
                 )
     with locked(args.results) as records:
         print(table(records))
